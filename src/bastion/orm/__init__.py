@@ -1,0 +1,9 @@
+"""The data layer: models, fields, registry, environments and recordsets."""
+
+from . import fields
+from .commands import Command
+from .environment import SUPERUSER_ID, Environment
+from .model import Model
+from .registry import ModelRegistry
+
+__all__ = ["SUPERUSER_ID", "Command", "Environment", "Model", "ModelRegistry", "fields"]

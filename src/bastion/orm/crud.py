@@ -1,0 +1,530 @@
+"""The ORM's operations on recordsets: fetch, search, read, create, write, unlink.
+
+Where the security layer is consulted, and why there:
+
+- ``search``: access right, field groups of the domain and order, and the record
+  rules compiled into the same SQL ``WHERE`` (never load-then-filter);
+- fetching values (attribute access, ``read``): access right, field groups, and the
+  rules in the ``WHERE`` of the fetch, so a forbidden id raises;
+- ``create``: access right and field groups first, rules on the new rows after the
+  insert, inside a savepoint;
+- ``write``: access right, field groups, rules before and after, in a savepoint;
+- ``unlink``: access right, rules before, in a savepoint.
+
+A superuser environment (``env.su``) skips all of these, as in Odoo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from bastion.domain import TRUE, Node, SqlCompiler, Term, conjunction, fields_in, parse_domain
+from bastion.domain.sql import SqlBool
+from bastion.errors import AccessError, BastionError, MissingError, ValidationError
+
+from .commands import apply_commands, normalize_commands
+from .fields import NOT_SET, Field
+
+if TYPE_CHECKING:
+    from .model import Model
+
+CHUNK = 1000
+OPERATIONS = ("read", "write", "create", "unlink")
+RESERVED = frozenset({"id", "parent_path"})
+
+
+def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+# -- rules ---------------------------------------------------------------------------
+def rule_clause(records: Model, operation: str, table: sa.FromClause) -> SqlBool | None:
+    """The record rules of the current user for ``operation``, as SQL (None: all)."""
+    env = records.env
+    if env.su:
+        return None
+    node = env.registry.security.rule_node(env, records._name, operation)
+    if node == TRUE:
+        return None
+    return SqlCompiler(env.registry).compile(node, records._spec, table)
+
+
+def allowed_ids(records: Model, operation: str, ids: Sequence[int]) -> set[int]:
+    """Those of ``ids`` that exist and pass the rules for ``operation``."""
+    table = records._spec.table
+    clause = rule_clause(records, operation, table)
+    found: set[int] = set()
+    for chunk in _chunks(ids):
+        query = sa.select(table.c.id).where(table.c.id.in_(chunk))
+        if clause is not None:
+            query = query.where(clause)
+        found.update(records.env.cr.scalars(query))
+    return found
+
+
+def check_rules(records: Model, operation: str, ids: Sequence[int] | None = None) -> None:
+    env = records.env
+    if env.su:
+        return
+    wanted = list(dict.fromkeys(records._ids if ids is None else ids))
+    if not wanted:
+        return
+    missing = [rid for rid in wanted if rid not in allowed_ids(records, operation, wanted)]
+    if not missing:
+        return
+    existing = records.browse(missing).exists().ids
+    if not existing:
+        raise MissingError(
+            f"{records._name} records {missing} do not exist or have been deleted",
+            model=records._name,
+            ids=missing,
+        )
+    raise env.registry.security.rule_denial(env, records._name, operation, existing)
+
+
+def check_operation(records: Model, operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise ValueError(f"unknown operation {operation!r}; expected one of {OPERATIONS}")
+    env = records.env
+    if env.su:
+        return
+    env.registry.security.check_model(env, records._name, operation)
+    check_rules(records, operation)
+
+
+# -- fetching ------------------------------------------------------------------------
+def cached_value(records: Model, field: Field, rid: int) -> object:
+    cache = records.env.cache.setdefault(records._name, {})
+    values = cache.get(rid)
+    if values is None or field.name not in values:
+        todo = [i for i in records._prefetch_ids if field.name not in cache.get(i, {})]
+        if rid not in todo:
+            todo.insert(0, rid)
+        else:  # the asked record first: a prefetch set larger than a chunk still has it
+            todo.remove(rid)
+            todo.insert(0, rid)
+        todo = todo[:CHUNK]
+        if field.type in ("one2many", "many2many"):
+            fetch_x2many(records, field, todo)
+        else:
+            fetch_columns(records, todo)
+        values = cache.get(rid)
+        if values is None or field.name not in values:
+            check_rules(records, "read", [rid])
+            raise MissingError(f"{records._name}({rid}) cannot be read", model=records._name)
+    return values[field.name]
+
+
+def fetch_columns(records: Model, ids: Sequence[int]) -> None:
+    """Load every readable column field of ``ids`` into the cache."""
+    env = records.env
+    spec = records._spec
+    if not env.su:
+        env.registry.security.check_model(env, records._name, "read")
+    names = [f.name for f in spec.column_fields]
+    if not env.su:
+        names = env.registry.security.visible_fields(env, records._name, names)
+    table = spec.table
+    query = sa.select(table.c.id, *(table.c[n] for n in names)).where(table.c.id.in_(ids))
+    clause = rule_clause(records, "read", table)
+    if clause is not None:
+        query = query.where(clause)
+    cache = env.cache.setdefault(records._name, {})
+    for row in env.cr.execute(query):
+        values = cache.setdefault(row[0], {})
+        values.update(zip(names, row[1:], strict=True))
+
+
+def fetch_x2many(records: Model, field: Field, ids: Sequence[int]) -> None:
+    """Load an x2many field: related ids the user may read, in the comodel's order."""
+    env = records.env
+    assert field.comodel_name is not None
+    # The parent records themselves must be readable.
+    readable = ids if env.su else sorted(allowed_ids(records, "read", ids))
+    if not env.su:
+        env.registry.security.check_model(env, records._name, "read")
+        env.registry.security.check_model(env, field.comodel_name, "read")
+    comodel = env[field.comodel_name]
+    co_spec = comodel._spec
+    co_table = co_spec.table
+    if field.type == "one2many":
+        assert field.inverse_name is not None
+        owner = co_table.c[field.inverse_name]
+        query = sa.select(owner, co_table.c.id).where(owner.in_(readable))
+    else:
+        rel = env.registry.relation_table(field.relation or "")
+        assert field.column1 and field.column2
+        owner = rel.c[field.column1]
+        query = (
+            sa.select(owner, co_table.c.id)
+            .select_from(rel.join(co_table, co_table.c.id == rel.c[field.column2]))
+            .where(owner.in_(readable))
+        )
+    clause = rule_clause(comodel, "read", co_table)
+    if clause is not None:
+        query = query.where(clause)
+    query = query.order_by(*order_by(comodel, None, co_table))
+    related: dict[int, list[int]] = {rid: [] for rid in readable}
+    for owner_id, related_id in env.cr.execute(query):
+        related[owner_id].append(related_id)
+    cache = env.cache.setdefault(records._name, {})
+    for rid, values in related.items():
+        cache.setdefault(rid, {})[field.name] = tuple(values)
+
+
+# -- search --------------------------------------------------------------------------
+def where_node(records: Model, domain: Sequence[object] | str, operation: str) -> Node:
+    """The user's domain, parsed and checked, AND the record rules."""
+    env = records.env
+    spec = records._spec
+    node = parse_domain(domain, spec, env.registry)
+    if "active" in spec.fields and env.registry.active_test and not _mentions_active(domain):
+        node = conjunction([node, Term("active", "=", True)])
+    if env.su:
+        return node
+    security = env.registry.security
+    security.check_model(env, records._name, operation)
+    for model_name, field_name in sorted(fields_in(node, spec, env.registry)):
+        security.check_fields(env, model_name, [field_name], "read")
+    return conjunction([node, security.rule_node(env, records._name, operation)])
+
+
+def _mentions_active(domain: Sequence[object] | str) -> bool:
+    if isinstance(domain, str):
+        return "active" in domain
+    return any(
+        isinstance(term, list | tuple) and term and str(term[0]).split(".")[0] == "active"
+        for term in domain
+    )
+
+
+def search_clause(records: Model, domain: Sequence[object] | str, table: sa.FromClause) -> SqlBool:
+    env = records.env
+    spec = records._spec
+    node = parse_domain(domain, spec, env.registry)
+    if "active" in spec.fields and not _mentions_active(domain):
+        node = conjunction([node, Term("active", "=", True)])
+    if env.su:
+        return SqlCompiler(env.registry).compile(node, spec, table)
+    security = env.registry.security
+    security.check_model(env, records._name, "read")
+    for model_name, field_name in sorted(fields_in(node, spec, env.registry)):
+        security.check_fields(env, model_name, [field_name], "read")
+    # Sub-queries of the user's own domain see only what the user may read on the
+    # related models; the rules themselves are computed as superuser.
+    user_sql = SqlCompiler(env.registry, security.restriction(env)).compile(node, spec, table)
+    rule = rule_clause(records, "read", table)
+    return user_sql if rule is None else sa.and_(user_sql, rule)
+
+
+def order_by(records: Model, order: str | None, table: sa.FromClause) -> list[Any]:
+    env = records.env
+    terms = records._spec.parse_order(order)
+    if not env.su and order is not None:
+        env.registry.security.check_fields(
+            env, records._name, [t.field for t in terms if t.field != "id"], "read"
+        )
+    clauses: list[Any] = []
+    for term in terms:
+        column = table.c[term.field]
+        clause = column.desc() if term.descending else column.asc()
+        # PostgreSQL's default NULL placement, made explicit so SQLite agrees.
+        nulls_first = term.descending if term.nulls_first is None else term.nulls_first
+        clauses.append(clause.nulls_first() if nulls_first else clause.nulls_last())
+    return clauses
+
+
+def search_ids(
+    records: Model,
+    domain: Sequence[object] | str,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    order: str | None = None,
+) -> tuple[int, ...]:
+    table = records._spec.table
+    query = (
+        sa.select(table.c.id)
+        .where(search_clause(records, domain, table))
+        .order_by(*order_by(records, order, table))
+    )
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return tuple(records.env.cr.scalars(query))
+
+
+def search_count(records: Model, domain: Sequence[object] | str, *, limit: int | None) -> int:
+    table = records._spec.table
+    inner = sa.select(table.c.id).where(search_clause(records, domain, table))
+    if limit is not None:
+        inner = inner.limit(limit)
+    count = records.env.cr.scalar(sa.select(sa.func.count()).select_from(inner.subquery()))
+    return int(count or 0)
+
+
+# -- read ----------------------------------------------------------------------------
+def read(records: Model, fields: Sequence[str] | None) -> list[dict[str, object]]:
+    env = records.env
+    spec = records._spec
+    if fields is None:
+        names = [n for n, f in spec.fields.items() if f.store and n != "parent_path"]
+        if not env.su:
+            names = env.registry.security.visible_fields(env, records._name, names)
+    else:
+        names = list(dict.fromkeys(fields))
+        for name in names:
+            records._field(name)  # unknown field: a clear error
+        if not env.su:
+            env.registry.security.check_fields(env, records._name, names, "read")
+    if not env.su:
+        env.registry.security.check_model(env, records._name, "read")
+    if not records:
+        return []
+    check_rules(records, "read")
+    rows: list[dict[str, object]] = []
+    for record in records:
+        row: dict[str, object] = {"id": record.id}
+        for name in names:
+            if name == "id":
+                continue
+            field = spec.fields[name]
+            row[name] = record.read_field(field)
+        rows.append(row)
+    _read_format(records, names, rows)
+    return rows
+
+
+def _read_format(records: Model, names: list[str], rows: list[dict[str, object]]) -> None:
+    """Odoo's ``read`` shapes: many2one as ``(id, display name)``, x2many as ids.
+
+    Display names are read with the user's own rights: a related record the user may
+    not read shows as ``(id, False)``, never with its name (unlike Odoo's sudo).
+    """
+    from .model import Model as BaseModel  # noqa: PLC0415
+
+    for name in names:
+        field = records._spec.fields.get(name)
+        if field is None or field.comodel_name is None:
+            continue
+        if field.type != "many2one":
+            for row in rows:
+                value = row[name]
+                assert isinstance(value, BaseModel)
+                row[name] = value.ids
+            continue
+        related_ids = [
+            int(value.id) for row in rows if isinstance(value := row[name], BaseModel) and value
+        ]
+        names_by_id = display_names(records.env[field.comodel_name], related_ids)
+        for row in rows:
+            value = row[name]
+            assert isinstance(value, BaseModel)
+            row[name] = (value.id, names_by_id.get(int(value.id))) if value else False
+
+
+def display_names(comodel: Model, ids: Sequence[int]) -> dict[int, object]:
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return {}
+    env = comodel.env
+    if not env.su and not env.registry.security.model_allowed(env, comodel._name, "read"):
+        return dict.fromkeys(ids, False)
+    readable = comodel.browse(ids)
+    if not env.su:
+        allowed = allowed_ids(comodel, "read", ids)
+        readable = comodel.browse([rid for rid in ids if rid in allowed])
+    result: dict[int, object] = dict.fromkeys(ids, False)
+    for record in readable:
+        result[int(record.id)] = record.display_name
+    return result
+
+
+# -- create / write / unlink ------------------------------------------------------------
+def _check_keys(records: Model, keys: Sequence[str]) -> None:
+    for key in keys:
+        if key in RESERVED:
+            raise ValidationError(f"{records._name}.{key} is maintained by Bastion, not written")
+        if key not in records._spec.fields:
+            raise ValidationError(f"{records._name} has no field {key!r}")
+
+
+def _convert(
+    records: Model, vals: Mapping[str, object]
+) -> tuple[dict[str, object], dict[str, Any]]:
+    """Split ``vals`` into column values (converted) and x2many commands."""
+    columns: dict[str, object] = {}
+    x2many: dict[str, Any] = {}
+    for name, value in vals.items():
+        field = records._spec.fields[name]
+        if field.type in ("one2many", "many2many"):
+            x2many[name] = normalize_commands(field, value)
+            continue
+        if not field.store:
+            raise ValidationError(f"{records._name}.{name} is not stored and cannot be written")
+        try:
+            columns[name] = field.to_python(value)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"{records._name}.{name}: {exc}") from None
+        if field.required and columns[name] is None:
+            raise ValidationError(f"{records._name}.{name} is required")
+    return columns, x2many
+
+
+def _check_references(records: Model, columns: Mapping[str, object]) -> None:
+    """A user may only point a many2one at a record they can read."""
+    env = records.env
+    for name, value in columns.items():
+        field = records._spec.fields[name]
+        if field.type == "many2one" and value is not None:
+            assert isinstance(value, int) and field.comodel_name is not None
+            target = env[field.comodel_name].browse(value)
+            if env.su:
+                if not target.exists():
+                    raise ValidationError(
+                        f"{records._name}.{name}: {field.comodel_name}({value}) does not exist"
+                    )
+            else:
+                target.check_access("read")
+
+
+def _defaults(records: Model, vals: Mapping[str, object]) -> dict[str, object]:
+    full = dict(vals)
+    for name, field in records._spec.fields.items():
+        if name in full or field.default is NOT_SET:
+            continue
+        default = field.default
+        full[name] = default(records) if callable(default) else default
+    return full
+
+
+def create(records: Model, batch: list[Mapping[str, object]]) -> tuple[int, ...]:
+    env = records.env
+    spec = records._spec
+    security = env.registry.security
+    if not env.su:
+        security.check_model(env, records._name, "create")
+    prepared: list[tuple[dict[str, object], dict[str, Any]]] = []
+    for vals in batch:
+        if not isinstance(vals, Mapping):
+            raise ValidationError(f"{records._name}.create expects dicts of values, got {vals!r}")
+        _check_keys(records, list(vals))
+        if not env.su:
+            security.check_fields(env, records._name, list(vals), "write")
+        columns, x2many = _convert(records, _defaults(records, vals))
+        for field in spec.column_fields:
+            if field.required and columns.get(field.name) is None:
+                raise ValidationError(f"{records._name}.{field.name} is required")
+            columns.setdefault(field.name, None)
+        _check_references(records, columns)
+        prepared.append((columns, x2many))
+    if not prepared:
+        return ()
+    table = spec.table
+    with env.savepoint():
+        rows = [columns for columns, _x2many in prepared]
+        query = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = tuple(int(rid) for rid in env.cr.scalars(query, rows))
+        if spec.parent_store:
+            for rid, columns in zip(ids, rows, strict=True):
+                _set_parent_path(records, rid, columns.get(spec.parent_name or ""))
+        for rid, (_columns, x2many) in zip(ids, prepared, strict=True):
+            for name, commands in x2many.items():
+                apply_commands(records.browse(rid), spec.fields[name], commands)
+        check_rules(records, "create", ids)
+        security.changed(env, records._name, set().union(*(c for c, _x in prepared)))
+    return ids
+
+
+def write(records: Model, vals: dict[str, object]) -> None:
+    if not records:
+        return
+    env = records.env
+    spec = records._spec
+    security = env.registry.security
+    _check_keys(records, list(vals))
+    if not env.su:
+        security.check_model(env, records._name, "write")
+        security.check_fields(env, records._name, list(vals), "write")
+        check_rules(records, "write")
+    columns, x2many = _convert(records, vals)
+    _check_references(records, columns)
+    ids = list(records._ids)
+    table = spec.table
+    with env.savepoint():
+        if columns:
+            for chunk in _chunks(ids):
+                env.cr.execute(sa.update(table).where(table.c.id.in_(chunk)).values(columns))
+        if spec.parent_store and spec.parent_name in columns:
+            for rid in ids:
+                _move_subtree(records, rid, columns[spec.parent_name or ""])
+        env.transaction.invalidate(records._name, ids)
+        for name, commands in x2many.items():
+            apply_commands(records, spec.fields[name], commands)
+        check_rules(records, "write", ids)
+        security.changed(env, records._name, set(vals))
+
+
+def unlink(records: Model) -> None:
+    if not records:
+        return
+    env = records.env
+    security = env.registry.security
+    if not env.su:
+        security.check_model(env, records._name, "unlink")
+        check_rules(records, "unlink")
+    table = records._spec.table
+    with env.savepoint():
+        try:
+            for chunk in _chunks(list(records._ids)):
+                env.cr.execute(sa.delete(table).where(table.c.id.in_(chunk)))
+        except sa.exc.IntegrityError as exc:
+            raise ValidationError(
+                f"cannot delete {records._name} records {list(records._ids)}: "
+                "other records still refer to them"
+            ) from exc
+        env.transaction.invalidate()
+        security.changed(env, records._name, None)
+
+
+# -- hierarchy -----------------------------------------------------------------------
+def _path_of(records: Model, rid: int | None) -> str:
+    if rid is None:
+        return ""
+    table = records._spec.table
+    path = records.env.cr.scalar(sa.select(table.c.parent_path).where(table.c.id == rid))
+    return str(path or "")
+
+
+def _set_parent_path(records: Model, rid: int, parent: object) -> None:
+    table = records._spec.table
+    prefix = _path_of(records, parent if isinstance(parent, int) else None)
+    records.env.cr.execute(
+        sa.update(table).where(table.c.id == rid).values(parent_path=f"{prefix}{rid}/")
+    )
+
+
+def _move_subtree(records: Model, rid: int, parent: object) -> None:
+    """Re-root ``rid``'s subtree under ``parent``; refuse a move into itself."""
+    table = records._spec.table
+    old = _path_of(records, rid)
+    new_parent = _path_of(records, parent if isinstance(parent, int) else None)
+    if new_parent.startswith(old):
+        raise ValidationError(
+            f"{records._name}({rid}) cannot become its own ancestor (recursive hierarchy)"
+        )
+    new = f"{new_parent}{rid}/"
+    records.env.cr.execute(
+        sa.update(table)
+        .where(table.c.parent_path.like(old + "%"))
+        .values(parent_path=sa.literal(new) + sa.func.substr(table.c.parent_path, len(old) + 1))
+    )
+    records.env.transaction.invalidate(records._name)
+
+
+__all__ = ["AccessError", "BastionError"]

@@ -1,0 +1,200 @@
+"""Environments: who is asking, inside which transaction, for which companies.
+
+>>> with registry.transaction() as env:          # superuser, commits on success
+...     alice = env.ref("base.user_admin")
+...     as_alice = env.with_user(alice)          # record rules apply from here on
+...     as_alice["res.partner"].search([])
+
+No thread-locals: an environment is passed explicitly, and every recordset carries
+the environment it was obtained from. Environments of one transaction share its
+connection; each (user, superuser flag, companies) has its own record cache, so a
+value fetched under one user's rights is never served to another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from bastion.errors import AccessError, MissingError
+
+if TYPE_CHECKING:
+    from .model import Model
+    from .registry import ModelRegistry
+
+SUPERUSER_ID = 1
+
+# model -> record id -> field name -> stored value
+RecordCache = dict[str, dict[int, dict[str, object]]]
+EnvKey = tuple[int, bool, tuple[int, ...] | None]
+
+
+class Transaction:
+    """One database transaction and the state attached to it."""
+
+    def __init__(self, registry: ModelRegistry, connection: sa.Connection) -> None:
+        self.registry = registry
+        self.connection = connection
+        self.caches: dict[EnvKey, RecordCache] = {}
+        # Set by the security layer: the committed security version this transaction
+        # started from, and a private cache once it changed security data itself.
+        self.security_token: str | None = None
+        self.security_local: dict[Any, Any] | None = None
+
+    def cache(self, key: EnvKey) -> RecordCache:
+        return self.caches.setdefault(key, {})
+
+    def invalidate(self, model: str | None = None, ids: Iterable[int] | None = None) -> None:
+        """Forget cached values: all, one model's, or some records' (in every env)."""
+        if model is None:
+            self.caches.clear()
+            return
+        for cache in self.caches.values():
+            if ids is None:
+                cache.pop(model, None)
+                continue
+            records = cache.get(model)
+            if records:
+                for rid in ids:
+                    records.pop(rid, None)
+
+
+class Environment:
+    def __init__(
+        self,
+        transaction: Transaction,
+        uid: int,
+        su: bool,
+        company_ids: tuple[int, ...] | None = None,
+    ) -> None:
+        self.transaction = transaction
+        self.registry = transaction.registry
+        self.uid = uid
+        self.su = su
+        self._company_ids = company_ids
+        self.key: EnvKey = (uid, su, company_ids)
+        self._effective_companies: tuple[int, ...] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Environment uid={self.uid} su={self.su} companies={self._company_ids}>"
+
+    @property
+    def cr(self) -> sa.Connection:
+        """The SQLAlchemy connection of this transaction (for the ORM's own use)."""
+        return self.transaction.connection
+
+    @property
+    def cache(self) -> RecordCache:
+        return self.transaction.cache(self.key)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run a block so that any error undoes all of it (caches included)."""
+        try:
+            with self.cr.begin_nested():
+                yield
+        except BaseException:
+            self.transaction.invalidate()
+            raise
+
+    def __getitem__(self, model_name: str) -> Model:
+        cls = self.registry.model_class(model_name)
+        return cls(self, (), ())
+
+    def __contains__(self, model_name: str) -> bool:
+        return model_name in self.registry.specs
+
+    # -- who -----------------------------------------------------------------------
+    @property
+    def user(self) -> Model:
+        """The current user, as a record of a superuser environment (as in Odoo)."""
+        return self(su=True)["res.users"].browse(self.uid)
+
+    def __call__(
+        self,
+        *,
+        user: int | Model | None = None,
+        su: bool | None = None,
+        company_ids: tuple[int, ...] | None | bool = False,
+    ) -> Environment:
+        uid = self.uid if user is None else _user_id(user)
+        companies = self._company_ids if company_ids is False else company_ids
+        assert companies is None or isinstance(companies, tuple)
+        return Environment(self.transaction, uid, self.su if su is None else su, companies)
+
+    def with_user(self, user: int | Model) -> Environment:
+        """An environment of ``user``, with security enforced (superuser mode off)."""
+        uid = _user_id(user)
+        return self(user=uid, su=False, company_ids=None)
+
+    def sudo(self, flag: bool = True) -> Environment:
+        return self(su=flag)
+
+    # -- companies -----------------------------------------------------------------
+    def with_companies(self, company_ids: Iterable[int | Model]) -> Environment:
+        """Restrict the allowed companies; the first one is the current company.
+
+        A user may only pick among their own companies (``company_ids``).
+        """
+        ids = tuple(_record_id(c) for c in company_ids)
+        if not ids:
+            raise ValueError("with_companies needs at least one company")
+        if not self.su:
+            own = set(self.user_company_ids())
+            foreign = [cid for cid in ids if cid not in own]
+            if foreign:
+                raise AccessError(
+                    f"companies {foreign} are not among the user's allowed companies",
+                    model="res.company",
+                    operation="read",
+                    ids=foreign,
+                )
+        return self(company_ids=ids)
+
+    def user_company_ids(self) -> tuple[int, ...]:
+        user = self.user
+        main = user.company_id.id
+        others = [cid for cid in user.company_ids.ids if cid != main]
+        return tuple([main, *others] if main else others)
+
+    @property
+    def company_ids(self) -> tuple[int, ...]:
+        """Allowed companies, the current one first: the ones chosen with
+        ``with_companies``, else the user's own."""
+        if self._effective_companies is None:
+            chosen = self._company_ids
+            self._effective_companies = chosen if chosen is not None else self.user_company_ids()
+        return self._effective_companies
+
+    @property
+    def companies(self) -> Model:
+        return self(su=True)["res.company"].browse(self.company_ids)
+
+    @property
+    def company(self) -> Model:
+        companies = self.companies
+        return companies.browse(companies.ids[:1])
+
+    # -- xml ids -------------------------------------------------------------------
+    def ref(self, xmlid: str, raise_if_not_found: bool = True) -> Model | None:
+        """The record behind an XML id such as ``base.group_portal``."""
+        found = self.registry.xmlid_lookup(self.cr, xmlid)
+        if found is None:
+            if raise_if_not_found:
+                raise MissingError(f"no record with XML id {xmlid!r}", model="ir.model.data")
+            return None
+        model, res_id = found
+        return self[model].browse(res_id)
+
+
+def _record_id(value: int | Model) -> int:
+    if isinstance(value, int):
+        return value
+    return int(value.ensure_one().id)
+
+
+def _user_id(user: int | Model) -> int:
+    return _record_id(user)

@@ -1,0 +1,267 @@
+"""The model registry: engine, tables, composed model classes, transactions.
+
+>>> reg = ModelRegistry("sqlite:///var/app.db")
+>>> reg.add_models("base", [ResPartner, ResUsers])       # doctest: +SKIP
+>>> with reg.transaction() as env: ...
+
+SQLite is the default (WAL, foreign keys on, case-sensitive LIKE so that ``like``
+and ``ilike`` differ as on PostgreSQL); PostgreSQL goes through psycopg 3. The
+security policy is attached by :class:`bastion.registry.Registry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from bastion.errors import ConstructionError
+
+from .environment import SUPERUSER_ID, Environment, Transaction
+from .fields import Field, Many2many
+from .model import Model
+from .schema import (
+    ModelSpec,
+    build_relation_table,
+    build_table,
+    id_field,
+    parent_path_field,
+    table_name,
+)
+
+if TYPE_CHECKING:
+    from bastion.domain import Node
+    from bastion.domain.sql import Restriction
+    from bastion.errors import AccessError
+
+
+class SecurityHooks(Protocol):
+    """What the ORM asks of ``bastion.security`` (implemented there)."""
+
+    def begin(self, transaction: Transaction) -> None: ...
+    def check_model(self, env: Environment, model: str, operation: str) -> None: ...
+    def model_allowed(self, env: Environment, model: str, operation: str) -> bool: ...
+    def check_fields(
+        self, env: Environment, model: str, fields: Iterable[str], operation: str
+    ) -> None: ...
+    def visible_fields(self, env: Environment, model: str, fields: Iterable[str]) -> list[str]: ...
+    def rule_node(self, env: Environment, model: str, operation: str) -> Node: ...
+    def restriction(self, env: Environment) -> Restriction: ...
+    def rule_denial(
+        self, env: Environment, model: str, operation: str, ids: list[int]
+    ) -> AccessError: ...
+    def changed(self, env: Environment, model: str, fields: set[str] | None) -> None: ...
+
+
+def create_engine(url: str) -> sa.Engine:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    engine = sa.create_engine(parsed)
+    in_memory = parsed.database in (None, "", ":memory:")
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions, so SAVEPOINT works.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA case_sensitive_like = ON")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        # IMMEDIATE takes the write lock up front: two writers wait instead of failing
+        # with SQLITE_BUSY half-way through a transaction.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class ModelRegistry:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self.metadata = sa.MetaData()
+        self.specs: dict[str, ModelSpec] = {}
+        self.classes: dict[str, type[Model]] = {}
+        self._declared: dict[str, list[tuple[str, type[Model]]]] = {}
+        self.relations: dict[str, sa.Table] = {}
+        self.active_test = True
+        self.security: SecurityHooks
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # -- bastion.domain.schema.SchemaInfo ---------------------------------------------
+    def model_info(self, name: str) -> ModelSpec:
+        spec = self.specs.get(name)
+        if spec is None:
+            raise ConstructionError(f"unknown model {name!r}")
+        return spec
+
+    def relation_table(self, name: str) -> sa.Table:
+        return self.relations[name]
+
+    def model_class(self, name: str) -> type[Model]:
+        cls = self.classes.get(name)
+        if cls is None:
+            raise KeyError(f"unknown model {name!r}")
+        return cls
+
+    # -- building models ----------------------------------------------------------------
+    def add_models(self, module: str, classes: Iterable[type[Model]]) -> list[str]:
+        """Declare the model classes of ``module``; returns the models touched."""
+        touched: list[str] = []
+        for cls in classes:
+            own = cls.__dict__
+            name = own.get("_name")
+            inherit = own.get("_inherit")
+            parents = [inherit] if isinstance(inherit, str) else list(inherit or [])
+            if not name:
+                if not parents:
+                    raise ConstructionError(
+                        f"{cls.__qualname__} declares neither _name nor _inherit"
+                    )
+                name = parents[0]
+            if name not in parents and name in self._declared:
+                raise ConstructionError(f"model {name!r} is declared twice ({module})")
+            for parent in parents:
+                if parent not in self._declared:
+                    raise ConstructionError(
+                        f"{cls.__qualname__} inherits {parent!r}, which is not loaded; "
+                        f"add its module to 'depends' of {module!r}"
+                    )
+            chain = self._declared.setdefault(name, [])
+            if name not in parents:
+                # A new model built from others (prototype inheritance) starts with
+                # their declarations.
+                for parent in parents:
+                    chain.extend(self._declared[parent])
+            chain.append((module, cls))
+            touched.append(name)
+        for name in touched:
+            self._compose(name)
+        # Relations may point at models composed later in the same batch.
+        for name in touched:
+            self._build_relations(self.specs[name])
+        return touched
+
+    def _compose(self, name: str) -> None:
+        chain = self._declared[name]
+        bases = tuple(dict.fromkeys(cls for _module, cls in reversed(chain)))
+        module = next(m for m, cls in chain if cls.__dict__.get("_name") == name)
+        declared: dict[str, Field] = {}
+        for _module, cls in chain:
+            for klass in reversed(cls.__mro__):
+                if klass is object or klass is Model:
+                    continue
+                for attr, value in klass.__dict__.items():
+                    if isinstance(value, Field):
+                        declared[attr] = value
+        fields: dict[str, Field] = {"id": id_field(name)}
+        for attr, value in declared.items():
+            fields[attr] = value.bound(name, attr)
+        composed = cast(
+            type[Model],
+            type(name.replace(".", "_"), bases, {"_name": name, "__module__": bases[0].__module__}),
+        )
+        parent_name = composed._parent_name
+        if parent_name is not None:
+            if parent_name not in fields or fields[parent_name].type != "many2one":
+                raise ConstructionError(f"{name}: _parent_name {parent_name!r} is not a many2one")
+            fields["parent_path"] = parent_path_field(name)
+        for attr, fld in fields.items():
+            if attr != "id":  # Model.id stays the recordset property
+                setattr(composed, attr, fld)
+        table = build_table(name, fields, self.metadata)
+        rec_name = composed._rec_name or ("name" if "name" in fields else "id")
+        spec = ModelSpec(
+            model_name=name,
+            description=composed._description or name,
+            module=module,
+            table=table,
+            fields=fields,
+            order=composed._order,
+            rec_name=rec_name,
+            parent_name=parent_name,
+            column_fields=tuple(f for f in fields.values() if f.has_column),
+        )
+        spec.parse_order(None)  # a wrong _order fails now, not at the first search
+        composed._spec = spec
+        self.specs[name] = spec
+        self.classes[name] = composed
+
+    def _build_relations(self, spec: ModelSpec) -> None:
+        for fld in spec.fields.values():
+            if fld.comodel_name is not None and fld.comodel_name not in self._declared:
+                raise ConstructionError(
+                    f"{spec.model_name}.{fld.name} refers to unknown model {fld.comodel_name!r}"
+                )
+            if isinstance(fld, Many2many):
+                self.relations[fld.relation or ""] = build_relation_table(fld, self.metadata)
+            if fld.type == "one2many":
+                inverse = self.specs[fld.comodel_name or ""].fields.get(fld.inverse_name or "")
+                if inverse is None or inverse.type != "many2one":
+                    raise ConstructionError(
+                        f"{spec.model_name}.{fld.name}: {fld.comodel_name} has no many2one "
+                        f"{fld.inverse_name!r} to serve as its inverse"
+                    )
+
+    def create_schema(self) -> None:
+        """Create missing tables and add missing columns (never drops anything)."""
+        with self.engine.begin() as conn:
+            self.metadata.create_all(conn, checkfirst=True)
+            inspector = sa.inspect(conn)
+            preparer = conn.dialect.identifier_preparer
+            for table in self.metadata.tables.values():
+                existing = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in existing:
+                        continue
+                    # DDL from identifiers of declared models, quoted by the dialect;
+                    # no value ever reaches this text.
+                    ddl = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+                    conn.exec_driver_sql(
+                        f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {ddl}"
+                    )
+                    for index in table.indexes:
+                        if column in index.columns:
+                            index.create(conn, checkfirst=True)
+
+    # -- transactions -------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Environment]:
+        """A superuser environment in a new transaction: commit on success, roll back
+        on any exception."""
+        with self.engine.begin() as connection:
+            txn = Transaction(self, connection)
+            self.security.begin(txn)
+            yield Environment(txn, SUPERUSER_ID, su=True)
+
+    def xmlid_lookup(self, connection: sa.Connection, xmlid: str) -> tuple[str, int] | None:
+        module, _, name = xmlid.partition(".")
+        if not name:
+            raise ValueError(f"an XML id is 'module.name', not {xmlid!r}")
+        table = self.specs["ir.model.data"].table
+        row = connection.execute(
+            sa.select(table.c.model, table.c.res_id).where(
+                table.c.module == module, table.c.name == name
+            )
+        ).first()
+        return None if row is None else (str(row[0]), int(row[1]))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+__all__ = ["ModelRegistry", "create_engine", "table_name"]

@@ -1,0 +1,128 @@
+"""From model declarations to SQL tables.
+
+>>> spec = ModelSpec.build("sale.order", classes, metadata)  # doctest: +SKIP
+>>> spec.table.name
+'sale_order'
+
+A :class:`ModelSpec` is what the domain compiler and the security layer know of a
+model: its name, table, fields by name, order, hierarchy. Table names are model
+names with ``.`` replaced by ``_``, as in Odoo.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from bastion.errors import ConstructionError
+
+from .fields import Char, Field, Id, Many2many
+
+_ORDER_TERM = re.compile(
+    r"^\s*(?P<field>[a-z_][a-z0-9_]*)(?:\s+(?P<dir>asc|desc))?"
+    r"(?:\s+nulls\s+(?P<nulls>first|last))?\s*$",
+    re.IGNORECASE,
+)
+
+
+def table_name(model_name: str) -> str:
+    return model_name.replace(".", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTerm:
+    field: str
+    descending: bool = False
+    nulls_first: bool | None = None
+
+
+@dataclass
+class ModelSpec:
+    model_name: str
+    description: str
+    module: str
+    table: sa.Table
+    fields: dict[str, Field]
+    order: str = "id"
+    rec_name: str = "name"
+    parent_name: str | None = None
+    column_fields: tuple[Field, ...] = field(default=())
+
+    # -- bastion.domain.schema.ModelInfo --------------------------------------------
+    def field_info(self, name: str) -> Field | None:
+        return self.fields.get(name)
+
+    @property
+    def parent_store(self) -> bool:
+        return self.parent_name is not None
+
+    @property
+    def xmlid(self) -> str:
+        """``<module>.model_<name with _>``, the XML id of the ir.model record."""
+        return f"{self.module}.model_{table_name(self.model_name)}"
+
+    def parse_order(self, order: str | None) -> list[OrderTerm]:
+        """``"date desc, id"`` as terms; only stored, column fields may be ordered by."""
+        text = order if order is not None else self.order
+        terms: list[OrderTerm] = []
+        for part in text.split(","):
+            if not part.strip():
+                continue
+            match = _ORDER_TERM.match(part)
+            if match is None:
+                raise ConstructionError(f"invalid order {part.strip()!r} on {self.model_name}")
+            name = match["field"]
+            fld = self.fields.get(name)
+            if fld is None or not (fld.has_column or name == "id"):
+                raise ConstructionError(
+                    f"cannot order {self.model_name} by {name!r}: not a stored column field"
+                )
+            nulls = match["nulls"]
+            terms.append(
+                OrderTerm(
+                    name,
+                    (match["dir"] or "asc").lower() == "desc",
+                    None if nulls is None else nulls.lower() == "first",
+                )
+            )
+        if not any(term.field == "id" for term in terms):
+            terms.append(OrderTerm("id"))  # a total order: pages never overlap
+        return terms
+
+
+def build_table(model_name: str, fields: dict[str, Field], metadata: sa.MetaData) -> sa.Table:
+    columns: list[sa.Column[Any]] = [sa.Column("id", sa.Integer, primary_key=True)]
+    for fld in fields.values():
+        if fld.has_column:
+            columns.append(fld.sql_column())
+    return sa.Table(table_name(model_name), metadata, *columns, extend_existing=True)
+
+
+def build_relation_table(fld: Many2many, metadata: sa.MetaData) -> sa.Table:
+    assert fld.relation and fld.column1 and fld.column2 and fld.comodel_name
+    if fld.relation in metadata.tables:
+        return metadata.tables[fld.relation]
+    mine, theirs = table_name(fld.model_name), table_name(fld.comodel_name)
+    return sa.Table(
+        fld.relation,
+        metadata,
+        sa.Column(fld.column1, sa.ForeignKey(f"{mine}.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(fld.column2, sa.ForeignKey(f"{theirs}.id", ondelete="CASCADE"), nullable=False),
+        sa.PrimaryKeyConstraint(fld.column1, fld.column2),
+        sa.Index(f"{fld.relation}_{fld.column2}_idx", fld.column2, fld.column1),
+    )
+
+
+def id_field(model_name: str) -> Field:
+    return Id("ID").bound(model_name, "id")
+
+
+def parent_path_field(model_name: str) -> Field:
+    """The materialised path ('1/5/9/') that makes child_of a prefix match; kept by
+    the ORM, never written by callers."""
+    return Char("Parent Path", index=True, readonly=True, copy=False).bound(
+        model_name, "parent_path"
+    )

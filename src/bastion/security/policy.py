@@ -1,0 +1,288 @@
+"""The one place where access is decided. The ORM consults it for every operation
+of an environment that is not in superuser mode.
+
+>>> registry.security.check_model(env, "sale.order", "write")   # doctest: +SKIP
+>>> registry.security.rule_node(env, "sale.order", "read")      # the rules, as a domain
+
+Decisions, as ODOO-SEMANTICS.md describes them:
+
+- access rights: the union of the rows of the user's effective groups; a row with no
+  group applies to everyone; no row, no access;
+- record rules: ``AND(global rules) AND OR(group rules of the user's groups)`` for
+  the operation; inactive rules are ignored; no rule means allowed;
+- field groups: ``"a,b"`` is a OR b, ``"!a"`` is NOT a.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
+
+import sqlalchemy as sa
+
+from bastion.domain import FALSE, TRUE, Node, SqlCompiler, conjunction, disjunction, parse_domain
+from bastion.domain.schema import ModelInfo
+from bastion.domain.sql import Restriction, SqlBool
+from bastion.errors import AccessError, BastionError
+
+from .state import RuleDef, SecurityState
+
+if TYPE_CHECKING:
+    from bastion.orm.environment import Environment, Transaction
+    from bastion.orm.registry import ModelRegistry
+
+# Models whose changes alter security decisions, and the fields that matter
+# (None: every field).
+WATCHED: dict[str, frozenset[str] | None] = {
+    "res.groups": frozenset({"implied_ids", "user_ids", "name", "category_id"}),
+    "res.users": frozenset({"group_ids", "active"}),
+    "ir.model.access": None,
+    "ir.rule": None,
+    "ir.model.data": None,
+}
+VERSION_TABLE = "ir_security_version"
+
+
+class SecurityPolicy:
+    def __init__(self, registry: ModelRegistry) -> None:
+        self.registry = registry
+        self._shared: dict[str, SecurityState] = {}
+        self.version_table = sa.Table(
+            VERSION_TABLE,
+            registry.metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("token", sa.String(64), nullable=False),
+        )
+
+    # -- versioning ------------------------------------------------------------------
+    def begin(self, transaction: Transaction) -> None:
+        """Remember which committed security version this transaction starts from."""
+        table = self.version_table
+        token = transaction.connection.scalar(sa.select(table.c.token).where(table.c.id == 1))
+        transaction.security_token = token
+
+    def changed(self, env: Environment, model: str, fields: set[str] | None) -> None:
+        if model not in WATCHED:
+            return
+        watched = WATCHED[model]
+        if watched is not None and fields is not None and not (fields & watched):
+            return
+        table = self.version_table
+        token = secrets.token_hex(16)
+        updated = env.cr.execute(sa.update(table).where(table.c.id == 1).values(token=token))
+        if updated.rowcount == 0:
+            env.cr.execute(sa.insert(table).values(id=1, token=token))
+        txn = env.transaction
+        # From now on this transaction sees uncommitted security data: it gets a cache
+        # of its own, never shared, rebuilt at each change.
+        txn.security_local = {}
+        txn.security_token = token
+        # Values fetched under the old rules must be fetched again.
+        txn.caches = {key: cache for key, cache in txn.caches.items() if key[1]}
+
+    def state(self, env: Environment) -> SecurityState:
+        txn = env.transaction
+        if txn.security_local is not None:
+            local = txn.security_local.get("state")
+            if local is None:
+                local = SecurityState.load(env)
+                txn.security_local["state"] = local
+            assert isinstance(local, SecurityState)
+            return local
+        token = txn.security_token or ""
+        shared = self._shared.get(token)
+        if shared is None:
+            shared = SecurityState.load(env)
+            self._shared = {token: shared}  # older versions are never asked for again
+        return shared
+
+    # -- access rights ----------------------------------------------------------------
+    def model_allowed(self, env: Environment, model: str, operation: str) -> bool:
+        state = self.state(env)
+        key = ("acl", env.uid, model, operation)
+        found = state.memo.get(key)
+        if found is None:
+            groups = state.closure_of(env.uid)
+            found = any(
+                operation in row.perms and (row.group_id is None or row.group_id in groups)
+                for row in state.access.get(model, ())
+            )
+            state.memo[key] = found
+        return bool(found)
+
+    def check_model(self, env: Environment, model: str, operation: str) -> None:
+        if env.su or self.model_allowed(env, model, operation):
+            return
+        state = self.state(env)
+        granting = sorted(
+            {
+                state.group_names.get(row.group_id, str(row.group_id))
+                for row in state.access.get(model, ())
+                if operation in row.perms and row.group_id is not None
+            }
+        )
+        description = self.registry.model_info(model).description
+        if granting:
+            hint = "This operation is allowed for the groups: " + ", ".join(granting) + "."
+        else:
+            hint = "No group is allowed this operation."
+        raise AccessError(
+            f"You are not allowed to {operation} '{description}' ({model}) records. {hint}",
+            model=model,
+            operation=operation,
+            groups=granting,
+        )
+
+    # -- field groups -------------------------------------------------------------------
+    def user_in(self, env: Environment, groups_spec: str) -> bool:
+        """Odoo's group expression: ``"a,b"`` is a OR b, ``"!a"`` is NOT a."""
+        state = self.state(env)
+        mine = state.closure_of(env.uid)
+        positives: list[str] = []
+        for item in (part.strip() for part in groups_spec.split(",")):
+            if not item:
+                continue
+            if item.startswith("!"):
+                gid = state.group_id(item[1:])
+                if gid is not None and gid in mine:
+                    return False
+            else:
+                positives.append(item)
+        if not positives:
+            return True
+        return any(state.group_id(x) in mine for x in positives if state.group_id(x) is not None)
+
+    def visible_fields(self, env: Environment, model: str, fields: Iterable[str]) -> list[str]:
+        spec = self.registry.model_info(model)
+        result = []
+        for name in fields:
+            fld = spec.fields.get(name)
+            if fld is None or fld.groups is None or env.su or self.user_in(env, fld.groups):
+                result.append(name)
+        return result
+
+    def check_fields(
+        self, env: Environment, model: str, fields: Iterable[str], operation: str
+    ) -> None:
+        if env.su:
+            return
+        names = list(fields)
+        visible = set(self.visible_fields(env, model, names))
+        restricted = [name for name in names if name not in visible]
+        if not restricted:
+            return
+        spec = self.registry.model_info(model)
+        groups = sorted({str(spec.fields[name].groups) for name in restricted})
+        raise AccessError(
+            f"You are not allowed to {operation} the field(s) "
+            f"{', '.join(repr(n) for n in restricted)} of '{spec.description}' ({model}); "
+            f"they are restricted to the groups: {', '.join(groups)}.",
+            model=model,
+            operation=operation,
+            fields=restricted,
+            groups=groups,
+        )
+
+    # -- record rules ------------------------------------------------------------------
+    def applicable_rules(
+        self, env: Environment, model: str, operation: str
+    ) -> tuple[list[RuleDef], list[RuleDef]]:
+        """(global rules, group rules of the user's groups) for ``operation``."""
+        state = self.state(env)
+        mine = state.closure_of(env.uid)
+        rules = [r for r in state.rules.get(model, ()) if operation in r.perms]
+        return (
+            [r for r in rules if r.is_global],
+            [r for r in rules if not r.is_global and r.groups & mine],
+        )
+
+    def rule_domain(self, env: Environment, rule: RuleDef) -> Node:
+        """One rule's domain for the current user; a rule that fails to evaluate
+        denies (fails closed) rather than letting everything through."""
+        state = self.state(env)
+        key = ("rule", rule.id, env.uid, env.company_ids)
+        found = state.memo.get(key)
+        if found is None:
+            found = self._evaluate_rule(env, rule)
+            state.memo[key] = found
+        return cast(Node, found)
+
+    def _evaluate_rule(self, env: Environment, rule: RuleDef) -> Node:
+        if rule.expression is None:
+            return FALSE
+        su = env(su=True)
+        companies = list(env.company_ids)
+        values = {
+            "user": su["res.users"].browse(env.uid),
+            "company_id": companies[0] if companies else False,
+            "company_ids": companies,
+        }
+        try:
+            domain = rule.expression.evaluate(values)
+            spec = self.registry.model_info(rule.model)
+            return parse_domain(domain, spec, self.registry)  # type: ignore[arg-type]
+        except BastionError:
+            return FALSE
+
+    def rule_node(self, env: Environment, model: str, operation: str) -> Node:
+        if env.su:
+            return TRUE
+        state = self.state(env)
+        key = ("rules", env.uid, env.company_ids, model, operation)
+        found = state.memo.get(key)
+        if found is None:
+            global_rules, group_rules = self.applicable_rules(env, model, operation)
+            parts = [self.rule_domain(env, r) for r in global_rules]
+            if group_rules:
+                parts.append(disjunction([self.rule_domain(env, r) for r in group_rules]))
+            found = conjunction(parts)
+            state.memo[key] = found
+        return cast(Node, found)
+
+    def restriction(self, env: Environment) -> Restriction:
+        """For sub-queries of a user's own domain: only the related records the user
+        may read (access right required, rules applied)."""
+
+        def restrict(model: ModelInfo, alias: sa.FromClause) -> SqlBool | None:
+            self.check_model(env, model.model_name, "read")
+            node = self.rule_node(env, model.model_name, "read")
+            if node == TRUE:
+                return None
+            return SqlCompiler(self.registry).compile(node, model, alias)
+
+        return restrict
+
+    def rule_denial(
+        self, env: Environment, model: str, operation: str, ids: list[int]
+    ) -> AccessError:
+        """An AccessError naming the rules that refuse ``ids``; no record data."""
+        global_rules, group_rules = self.applicable_rules(env, model, operation)
+        spec = self.registry.model_info(model)
+        table = spec.table
+        failing: list[str] = []
+
+        def passing(rule: RuleDef) -> set[int]:
+            clause = SqlCompiler(self.registry).compile(self.rule_domain(env, rule), spec, table)
+            query = sa.select(table.c.id).where(table.c.id.in_(ids), clause)
+            return set(env.cr.scalars(query))
+
+        for rule in global_rules:
+            if passing(rule) != set(ids):
+                failing.append(rule.name)
+        if group_rules:
+            granted: set[int] = set()
+            for rule in group_rules:
+                granted |= passing(rule)
+            if granted != set(ids):
+                failing.extend(rule.name for rule in group_rules)
+        return AccessError(
+            f"You are not allowed to {operation} '{spec.description}' ({model}) records "
+            f"{ids}: refused by the record rule(s) "
+            + ", ".join(repr(name) for name in failing)
+            + ".",
+            model=model,
+            operation=operation,
+            ids=ids,
+            rules=failing,
+        )

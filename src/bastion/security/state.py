@@ -1,0 +1,132 @@
+"""The security configuration of a database, loaded once per version and cached.
+
+>>> config = SecurityState.load(env)          # doctest: +SKIP
+>>> config.closure_of(uid)                    # effective groups of a user
+
+Everything here is read as superuser, so nothing is filtered by the rules it serves.
+A version token in the database changes whenever groups, access rights, rules or
+users' groups change (in any transaction or worker); a cache built for one token is
+never used for another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bastion.expr import RULE_PROFILE, CompiledExpression, compile_expression
+
+from .groups import Graph, closure
+
+if TYPE_CHECKING:
+    from bastion.orm.environment import Environment
+    from bastion.orm.registry import ModelRegistry
+
+PERMS = ("read", "write", "create", "unlink")
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    name: str
+    group_id: int | None
+    perms: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    id: int
+    name: str
+    model: str
+    groups: frozenset[int]
+    perms: frozenset[str]
+    text: str
+    expression: CompiledExpression | None  # None: the text failed to compile (deny)
+
+    @property
+    def is_global(self) -> bool:
+        return not self.groups
+
+
+class RegistrySchema:
+    """bastion.expr.SchemaLookup over a registry: rule attribute chains are checked
+    against declared fields."""
+
+    def __init__(self, registry: ModelRegistry) -> None:
+        self.registry = registry
+
+    def field_target(self, model: str, field_name: str) -> tuple[str, bool] | None:
+        spec = self.registry.specs.get(model)
+        fld = None if spec is None else spec.fields.get(field_name)
+        if fld is None:
+            return None
+        if fld.comodel_name is None:
+            return ("", False)
+        return (fld.comodel_name, fld.type != "many2one")
+
+
+def compile_rule_text(registry: ModelRegistry, text: str) -> CompiledExpression:
+    return compile_expression(text, RULE_PROFILE, schema=RegistrySchema(registry))
+
+
+@dataclass
+class SecurityState:
+    graph: Graph
+    group_names: dict[int, str]
+    group_xmlids: dict[str, int]
+    access: dict[str, list[AccessRow]]
+    rules: dict[str, list[RuleDef]]
+    user_groups: dict[int, tuple[int, ...]]
+    memo: dict[object, object] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, env: Environment) -> SecurityState:
+        su = env(su=True)
+        registry = env.registry
+        groups = su["res.groups"].search([])
+        graph = {int(g.id): tuple(g.implied_ids.ids) for g in groups}
+        names = {int(g.id): str(g.full_name) for g in groups}
+        xmlids: dict[str, int] = {}
+        data = su["ir.model.data"].search([("model", "=", "res.groups")])
+        for row in data.read(["module", "name", "res_id"]):
+            xmlids[f"{row['module']}.{row['name']}"] = int(row["res_id"])  # type: ignore[call-overload]
+        access: dict[str, list[AccessRow]] = {}
+        for acl in su["ir.model.access"].search([]):
+            perms = frozenset(p for p in PERMS if acl[f"perm_{p}"])
+            group = acl.group_id.id or None
+            access.setdefault(str(acl.model_id.model), []).append(
+                AccessRow(str(acl.name), group, perms)
+            )
+        rules: dict[str, list[RuleDef]] = {}
+        for rule in su["ir.rule"].search([]):
+            text = str(rule.domain_force or "[]")
+            try:
+                compiled: CompiledExpression | None = compile_rule_text(registry, text)
+            except Exception:  # noqa: BLE001 - a rule that no longer compiles denies
+                compiled = None
+            model = str(rule.model_id.model)
+            rules.setdefault(model, []).append(
+                RuleDef(
+                    id=int(rule.id),
+                    name=str(rule.name),
+                    model=model,
+                    groups=frozenset(rule.groups.ids),
+                    perms=frozenset(p for p in PERMS if rule[f"perm_{p}"]),
+                    text=text,
+                    expression=compiled,
+                )
+            )
+        users = su["res.users"].search([("active", "in", [True, False])])
+        user_groups = {int(u.id): tuple(u.group_ids.ids) for u in users}
+        return cls(graph, names, xmlids, access, rules, user_groups)
+
+    def closure_of(self, uid: int) -> frozenset[int]:
+        key = ("closure", uid)
+        found = self.memo.get(key)
+        if found is None:
+            found = closure(self.graph, self.user_groups.get(uid, ()))
+            self.memo[key] = found
+        assert isinstance(found, frozenset)
+        return found
+
+    def group_id(self, xmlid: str) -> int | None:
+        return self.group_xmlids.get(xmlid)
