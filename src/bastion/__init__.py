@@ -22,7 +22,6 @@ from .orm import SUPERUSER_ID, Command, Environment, Model, fields
 from .registry import Registry
 
 __all__ = [
-    "SUPERUSER_ID",
     "AccessError",
     "BastionError",
     "Command",
@@ -35,6 +34,7 @@ __all__ = [
     "Model",
     "Registry",
     "RuntimeDenial",
+    "SUPERUSER_ID",
     "ValidationError",
     "fields",
 ]

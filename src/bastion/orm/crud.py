@@ -177,20 +177,31 @@ def fetch_x2many(records: Model, field: Field, ids: Sequence[int]) -> None:
 
 
 # -- search --------------------------------------------------------------------------
-def where_node(records: Model, domain: Sequence[object] | str, operation: str) -> Node:
-    """The user's domain, parsed and checked, AND the record rules."""
+def user_node(records: Model, domain: Sequence[object] | str) -> Node:
+    """The caller's domain, parsed, with Odoo's implicit ``active = True`` when the
+    model has an ``active`` field the domain does not mention; for a user, after the
+    access right and the field groups of every field it reads are checked."""
     env = records.env
     spec = records._spec
     node = parse_domain(domain, spec, env.registry)
-    if "active" in spec.fields and env.registry.active_test and not _mentions_active(domain):
+    if "active" in spec.fields and not _mentions_active(domain):
         node = conjunction([node, Term("active", "=", True)])
+    if not env.su:
+        security = env.registry.security
+        security.check_model(env, records._name, "read")
+        for model_name, field_name in sorted(fields_in(node, spec, env.registry)):
+            security.check_fields(env, model_name, [field_name], "read")
+    return node
+
+
+def where_node(records: Model, domain: Sequence[object] | str, operation: str) -> Node:
+    """The caller's domain AND the record rules for ``operation`` (what ``explain``
+    and the tests evaluate)."""
+    env = records.env
+    node = user_node(records, domain)
     if env.su:
         return node
-    security = env.registry.security
-    security.check_model(env, records._name, operation)
-    for model_name, field_name in sorted(fields_in(node, spec, env.registry)):
-        security.check_fields(env, model_name, [field_name], "read")
-    return conjunction([node, security.rule_node(env, records._name, operation)])
+    return conjunction([node, env.registry.security.rule_node(env, records._name, operation)])
 
 
 def _mentions_active(domain: Sequence[object] | str) -> bool:
@@ -204,19 +215,13 @@ def _mentions_active(domain: Sequence[object] | str) -> bool:
 
 def search_clause(records: Model, domain: Sequence[object] | str, table: sa.FromClause) -> SqlBool:
     env = records.env
-    spec = records._spec
-    node = parse_domain(domain, spec, env.registry)
-    if "active" in spec.fields and not _mentions_active(domain):
-        node = conjunction([node, Term("active", "=", True)])
+    node = user_node(records, domain)
     if env.su:
-        return SqlCompiler(env.registry).compile(node, spec, table)
-    security = env.registry.security
-    security.check_model(env, records._name, "read")
-    for model_name, field_name in sorted(fields_in(node, spec, env.registry)):
-        security.check_fields(env, model_name, [field_name], "read")
+        return SqlCompiler(env.registry).compile(node, records._spec, table)
     # Sub-queries of the user's own domain see only what the user may read on the
     # related models; the rules themselves are computed as superuser.
-    user_sql = SqlCompiler(env.registry, security.restriction(env)).compile(node, spec, table)
+    restrict = env.registry.security.restriction(env)
+    user_sql = SqlCompiler(env.registry, restrict).compile(node, records._spec, table)
     rule = rule_clause(records, "read", table)
     return user_sql if rule is None else sa.and_(user_sql, rule)
 
@@ -376,21 +381,27 @@ def _convert(
     return columns, x2many
 
 
-def _check_references(records: Model, columns: Mapping[str, object]) -> None:
-    """A user may only point a many2one at a record they can read."""
+def _check_references(records: Model, rows: Sequence[Mapping[str, object]]) -> None:
+    """Every many2one value must exist; a user may only point at records they can
+    read (one query per field, not per row)."""
     env = records.env
-    for name, value in columns.items():
-        field = records._spec.fields[name]
-        if field.type == "many2one" and value is not None:
-            assert isinstance(value, int) and field.comodel_name is not None
-            target = env[field.comodel_name].browse(value)
-            if env.su:
-                if not target.exists():
-                    raise ValidationError(
-                        f"{records._name}.{name}: {field.comodel_name}({value}) does not exist"
-                    )
-            else:
-                target.check_access("read")
+    for name, field in records._spec.fields.items():
+        if field.type != "many2one":
+            continue
+        ids = sorted({v for row in rows if isinstance(v := row.get(name), int)})
+        if not ids:
+            continue
+        assert field.comodel_name is not None
+        targets = env[field.comodel_name].browse(ids)
+        if not env.su:
+            targets.check_access("read")
+            continue
+        missing = set(ids) - set(targets.exists().ids)
+        if missing:
+            raise ValidationError(
+                f"{records._name}.{name}: {field.comodel_name} records {sorted(missing)} "
+                "do not exist"
+            )
 
 
 def _defaults(records: Model, vals: Mapping[str, object]) -> dict[str, object]:
@@ -403,6 +414,19 @@ def _defaults(records: Model, vals: Mapping[str, object]) -> dict[str, object]:
     return full
 
 
+def _invalidate_inverses(records: Model, names: set[str]) -> None:
+    """A many2one written here changes the one2many that mirrors it elsewhere."""
+    env = records.env
+    for spec in env.registry.specs.values():
+        for field in spec.fields.values():
+            if (
+                field.type == "one2many"
+                and field.comodel_name == records._name
+                and field.inverse_name in names
+            ):
+                env.transaction.invalidate(spec.model_name)
+
+
 def create(records: Model, batch: list[Mapping[str, object]]) -> tuple[int, ...]:
     env = records.env
     spec = records._spec
@@ -410,6 +434,7 @@ def create(records: Model, batch: list[Mapping[str, object]]) -> tuple[int, ...]
     if not env.su:
         security.check_model(env, records._name, "create")
     prepared: list[tuple[dict[str, object], dict[str, Any]]] = []
+    written: set[str] = set()
     for vals in batch:
         if not isinstance(vals, Mapping):
             raise ValidationError(f"{records._name}.create expects dicts of values, got {vals!r}")
@@ -421,10 +446,11 @@ def create(records: Model, batch: list[Mapping[str, object]]) -> tuple[int, ...]
             if field.required and columns.get(field.name) is None:
                 raise ValidationError(f"{records._name}.{field.name} is required")
             columns.setdefault(field.name, None)
-        _check_references(records, columns)
         prepared.append((columns, x2many))
+        written.update(vals)
     if not prepared:
         return ()
+    _check_references(records, [columns for columns, _x2many in prepared])
     table = spec.table
     with env.savepoint():
         rows = [columns for columns, _x2many in prepared]
@@ -436,8 +462,9 @@ def create(records: Model, batch: list[Mapping[str, object]]) -> tuple[int, ...]
         for rid, (_columns, x2many) in zip(ids, prepared, strict=True):
             for name, commands in x2many.items():
                 apply_commands(records.browse(rid), spec.fields[name], commands)
+        _invalidate_inverses(records, written)
         check_rules(records, "create", ids)
-        security.changed(env, records._name, set().union(*(c for c, _x in prepared)))
+        security.changed(env, records._name, written)
     return ids
 
 
@@ -453,7 +480,7 @@ def write(records: Model, vals: dict[str, object]) -> None:
         security.check_fields(env, records._name, list(vals), "write")
         check_rules(records, "write")
     columns, x2many = _convert(records, vals)
-    _check_references(records, columns)
+    _check_references(records, [columns])
     ids = list(records._ids)
     table = spec.table
     with env.savepoint():
@@ -464,6 +491,7 @@ def write(records: Model, vals: dict[str, object]) -> None:
             for rid in ids:
                 _move_subtree(records, rid, columns[spec.parent_name or ""])
         env.transaction.invalidate(records._name, ids)
+        _invalidate_inverses(records, set(columns))
         for name, commands in x2many.items():
             apply_commands(records, spec.fields[name], commands)
         check_rules(records, "write", ids)

@@ -95,7 +95,6 @@ class ModelRegistry:
         self.classes: dict[str, type[Model]] = {}
         self._declared: dict[str, list[tuple[str, type[Model]]]] = {}
         self.relations: dict[str, sa.Table] = {}
-        self.active_test = True
         self.security: SecurityHooks
 
     @property

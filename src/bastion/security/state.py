@@ -11,6 +11,7 @@ never used for another.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,40 @@ def compile_rule_text(registry: ModelRegistry, text: str) -> CompiledExpression:
     return compile_expression(text, RULE_PROFILE, schema=RegistrySchema(registry))
 
 
+@dataclass(frozen=True)
+class GroupGraph:
+    """Groups, their implications, names and XML ids (all of them: a small table)."""
+
+    implied: Graph
+    names: dict[int, str]
+    xmlids: dict[str, int]
+
+    @classmethod
+    def load(cls, env: Environment) -> GroupGraph:
+        su = env(su=True)
+        groups = su["res.groups"].search([])
+        implied = {int(g.id): tuple(g.implied_ids.ids) for g in groups}
+        names = {int(g.id): str(g.full_name) for g in groups}
+        xmlids: dict[str, int] = {}
+        data = su["ir.model.data"].search([("model", "=", "res.groups")])
+        for row in data.read(["module", "name", "res_id"]):
+            xmlids[f"{row['module']}.{row['name']}"] = int(row["res_id"])  # type: ignore[call-overload]
+        return cls(implied, names, xmlids)
+
+
+def direct_groups(
+    env: Environment, user_ids: Sequence[int] | None = None
+) -> dict[int, tuple[int, ...]]:
+    """The groups given to each user directly (all users, inactive included, when
+    ``user_ids`` is None)."""
+    users = env(su=True)["res.users"]
+    if user_ids is None:
+        users = users.search([("active", "in", [True, False])])
+    else:
+        users = users.browse(user_ids)
+    return {int(u.id): tuple(u.group_ids.ids) for u in users}
+
+
 @dataclass
 class SecurityState:
     graph: Graph
@@ -82,13 +117,7 @@ class SecurityState:
     def load(cls, env: Environment) -> SecurityState:
         su = env(su=True)
         registry = env.registry
-        groups = su["res.groups"].search([])
-        graph = {int(g.id): tuple(g.implied_ids.ids) for g in groups}
-        names = {int(g.id): str(g.full_name) for g in groups}
-        xmlids: dict[str, int] = {}
-        data = su["ir.model.data"].search([("model", "=", "res.groups")])
-        for row in data.read(["module", "name", "res_id"]):
-            xmlids[f"{row['module']}.{row['name']}"] = int(row["res_id"])  # type: ignore[call-overload]
+        groups = GroupGraph.load(su)
         access: dict[str, list[AccessRow]] = {}
         for acl in su["ir.model.access"].search([]):
             perms = frozenset(p for p in PERMS if acl[f"perm_{p}"])
@@ -115,9 +144,7 @@ class SecurityState:
                     expression=compiled,
                 )
             )
-        users = su["res.users"].search([("active", "in", [True, False])])
-        user_groups = {int(u.id): tuple(u.group_ids.ids) for u in users}
-        return cls(graph, names, xmlids, access, rules, user_groups)
+        return cls(groups.implied, groups.names, groups.xmlids, access, rules, direct_groups(su))
 
     def closure_of(self, uid: int) -> frozenset[int]:
         key = ("closure", uid)

@@ -13,7 +13,8 @@ from typing import Any
 from bastion.errors import ValidationError
 from bastion.orm import Model, fields
 from bastion.security import check_acyclic, check_user_type, compile_rule_text
-from bastion.security.state import SecurityState
+from bastion.security.groups import USER_TYPES
+from bastion.security.state import GroupGraph, direct_groups
 
 
 class IrModuleModule(Model):
@@ -148,25 +149,17 @@ class ResGroups(Model):
 
 def _check_groups(records: Model) -> None:
     """No implication cycle; no user holding two user types, through any chain."""
-    state = SecurityState.load(records.env(su=True))
-    check_acyclic(state.graph, state.group_names)
-    _check_user_types(records, state, None)
+    graph = GroupGraph.load(records.env)
+    check_acyclic(graph.implied, graph.names)
+    _check_user_types(records, graph, None)
 
 
-def _check_user_types(records: Model, state: SecurityState, uids: Sequence[int] | None) -> None:
-    types = {x: gid for x in _USER_TYPES if (gid := state.group_id(x)) is not None}
-    logins = {
-        int(u.id): str(u.login)
-        for u in records.env(su=True)["res.users"].search([("active", "in", [True, False])])
-    }
-    for uid, direct in state.user_groups.items():
-        if uids is None or uid in uids:
-            check_user_type(
-                logins.get(uid, str(uid)), direct, state.graph, types, state.group_names
-            )
-
-
-_USER_TYPES = ("base.group_user", "base.group_portal", "base.group_public")
+def _check_user_types(records: Model, graph: GroupGraph, uids: Sequence[int] | None) -> None:
+    types = {x: gid for x in USER_TYPES if (gid := graph.xmlids.get(x)) is not None}
+    users = records.env(su=True)["res.users"]
+    for uid, direct in direct_groups(records.env, uids).items():
+        login = str(users.browse(uid).login)
+        check_user_type(login, direct, graph.implied, types, graph.names)
 
 
 class ResUsers(Model):
@@ -206,7 +199,7 @@ class ResUsers(Model):
             self._check_unique_logins([str(v.get("login")) for v in prepared])
             users = super().create(prepared)
             users.sudo()._sync_commercial_partner()
-            _check_user_types(users, SecurityState.load(self.env(su=True)), users.ids)
+            _check_user_types(users, GroupGraph.load(self.env), users.ids)
         return users
 
     def write(self, vals: Mapping[str, object]) -> bool:
@@ -219,7 +212,7 @@ class ResUsers(Model):
             if "partner_id" in vals:
                 self.sudo()._sync_commercial_partner()
             if "group_ids" in vals:
-                _check_user_types(self, SecurityState.load(self.env(su=True)), self.ids)
+                _check_user_types(self, GroupGraph.load(self.env), self.ids)
         return True
 
     def _check_unique_logins(self, logins: list[str], exclude: Sequence[int] = ()) -> None:

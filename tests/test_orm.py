@@ -1,0 +1,258 @@
+"""The data layer on both backends: CRUD, x2many commands, hierarchy, prefetch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+import bastion
+from bastion import Command, ConstructionError, MissingError, Registry, ValidationError
+from bastion.orm import Environment
+
+
+@pytest.fixture
+def reg(make_registry) -> Registry:  # type: ignore[no-untyped-def]
+    registry: Registry = make_registry("test_catalog")
+    return registry
+
+
+@contextmanager
+def count_queries(registry: Registry) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.startswith(("SAVEPOINT", "RELEASE", "BEGIN")):
+            statements.append(statement)
+
+    sa.event.listen(registry.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", record)
+
+
+def test_public_api_is_sorted_and_complete() -> None:
+    assert bastion.__all__ == sorted(bastion.__all__)
+    for name in bastion.__all__:
+        assert hasattr(bastion, name), name
+
+
+def test_create_read_write_unlink(reg: Registry) -> None:
+    with reg.transaction() as env:
+        items = env["test.item"].create(
+            [
+                {"name": "a", "quantity": 3, "price": 1.5, "day": "2024-05-01", "state": "draft"},
+                {"name": "b", "flag": True, "moment": dt.datetime(2024, 1, 2, 3, 4, 5)},
+            ]
+        )
+        assert len(items) == 2
+        a, b = items
+        assert (a.name, a.quantity, a.price, a.day) == ("a", 3, 1.5, dt.date(2024, 5, 1))
+        assert (b.notes, b.quantity, b.price, b.day, b.flag) == (False, 0, 0.0, False, True)
+        assert b.moment == dt.datetime(2024, 1, 2, 3, 4, 5)
+        a.write({"name": "a2", "state": "done"})
+        assert a.read(["name", "state"]) == [{"id": a.id, "name": "a2", "state": "done"}]
+        b.unlink()
+        assert not b.exists()
+        assert env["test.item"].search([]) == a
+
+
+def test_create_single_dict_returns_one_record(reg: Registry) -> None:
+    with reg.transaction() as env:
+        tag = env["test.tag"].create({"name": "t"})
+        assert len(tag) == 1 and tag.name == "t"
+
+
+@pytest.mark.parametrize(
+    ("vals", "message"),
+    [
+        ({"nope": 1}, "has no field 'nope'"),
+        ({"quantity": "three"}, "test.item.quantity"),
+        ({"state": "bogus"}, "test.item.state"),
+        ({"id": 5}, "maintained by Bastion"),
+        ({"category_id": 999_999}, "do not exist"),
+    ],
+)
+def test_create_rejects_bad_values_and_writes_nothing(
+    reg: Registry, vals: dict[str, object], message: str
+) -> None:
+    with reg.transaction() as env:
+        with pytest.raises(ValidationError, match=message):
+            env["test.item"].create([{"name": "kept?"}, vals])
+        assert env["test.item"].search_count([("name", "=", "kept?")]) == 0
+
+
+def test_required_field(reg: Registry) -> None:
+    with reg.transaction() as env:
+        with pytest.raises(ValidationError, match="test.tag.name is required"):
+            env["test.tag"].create({"color": 1})
+        tag = env["test.tag"].create({"name": "x"})
+        with pytest.raises(ValidationError, match="required"):
+            tag.write({"name": False})
+        assert tag.name == "x"
+
+
+def test_transaction_rolls_back_on_exception(reg: Registry) -> None:
+    with pytest.raises(RuntimeError):
+        with reg.transaction() as env:
+            env["test.tag"].create({"name": "ghost"})
+            raise RuntimeError("boom")
+    with reg.transaction() as env:
+        assert env["test.tag"].search_count([("name", "=", "ghost")]) == 0
+
+
+def test_many2many_commands(reg: Registry) -> None:
+    with reg.transaction() as env:
+        t1, t2, t3 = env["test.tag"].create([{"name": "1"}, {"name": "2"}, {"name": "3"}])
+        item = env["test.item"].create({"name": "i", "tag_ids": [(6, 0, [t1.id, t2.id])]})
+        assert set(item.tag_ids.ids) == {t1.id, t2.id}
+        item.write({"tag_ids": [Command.unlink(t1.id), Command.link(t3.id)]})
+        assert set(item.tag_ids.ids) == {t2.id, t3.id}
+        item.write({"tag_ids": [(0, 0, {"name": "new"})]})
+        assert sorted(item.tag_ids.mapped("name")) == ["2", "3", "new"]
+        item.write({"tag_ids": [Command.update(t2.id, {"name": "two"})]})
+        assert t2.name == "two"
+        item.write({"tag_ids": [Command.delete(t3.id)]})
+        assert not t3.exists()
+        item.write({"tag_ids": [Command.clear()]})
+        assert not item.tag_ids
+        item.write({"tag_ids": [t1.id]})  # a plain list of ids means "set"
+        assert item.tag_ids == t1
+        with pytest.raises(ValidationError, match="invalid command"):
+            item.write({"tag_ids": [("x",)]})
+
+
+def test_one2many_commands(reg: Registry) -> None:
+    with reg.transaction() as env:
+        item = env["test.item"].create(
+            {"name": "i", "line_ids": [Command.create({"label": "a"}), (0, 0, {"label": "b"})]}
+        )
+        assert sorted(item.line_ids.mapped("label")) == ["a", "b"]
+        a = item.line_ids.filtered(lambda line: line.label == "a")
+        item.write({"line_ids": [Command.update(a.id, {"amount": 7})]})
+        assert a.amount == 7
+        # item_id is required: cutting the link deletes the line (as Odoo does)
+        item.write({"line_ids": [Command.unlink(a.id)]})
+        assert not a.exists()
+        other = env["test.item"].create({"name": "other"})
+        b = item.line_ids
+        other.write({"line_ids": [Command.link(b.id)]})
+        assert b.item_id == other and not item.line_ids
+
+
+def test_prefetch_reads_related_fields_in_bounded_queries(reg: Registry) -> None:
+    with reg.transaction() as env:
+        partners = env["res.partner"].create([{"name": f"p{i}"} for i in range(10)])
+        env["test.item"].create(
+            [{"name": f"i{i:02}", "partner_id": partners[i % 10].id} for i in range(80)]
+        )
+    with reg.transaction() as env:
+        admin = env.ref("base.user_admin")
+        items = env.with_user(admin)["test.item"].search([], limit=80)
+        with count_queries(reg) as statements:
+            names = [item.partner_id.name for item in items]
+            states = [item.partner_id.commercial_partner_id.name for item in items]
+        assert len(names) == len(states) == 80
+        assert len(statements) <= 4, statements
+
+
+def test_hierarchy_parent_path_and_child_of(reg: Registry) -> None:
+    with reg.transaction() as env:
+        cat = env["test.category"]
+        root = cat.create({"name": "root"})
+        a = cat.create({"name": "a", "parent_id": root.id})
+        b = cat.create({"name": "b", "parent_id": a.id})
+        other = cat.create({"name": "other"})
+        assert cat.search([("id", "child_of", root.id)]) == root | a | b
+        assert cat.search([("id", "parent_of", b.id)]) == root | a | b
+        # Moving a subtree moves its descendants' paths too.
+        a.write({"parent_id": other.id})
+        assert cat.search([("id", "child_of", root.id)]) == root
+        assert cat.search([("id", "child_of", other.id)]) == other | a | b
+        assert cat.search([("id", "parent_of", b.id)]) == other | a | b
+        with pytest.raises(ValidationError, match="own ancestor"):
+            other.write({"parent_id": b.id})
+        assert other.parent_id.id is False
+        assert cat.search([("id", "child_of", other.id)]) == other | a | b
+
+
+def test_commercial_partner_is_computed_and_follows_moves(reg: Registry) -> None:
+    with reg.transaction() as env:
+        partners = env["res.partner"]
+        acme = partners.create({"name": "Acme", "is_company": True})
+        bob = partners.create({"name": "Bob", "parent_id": acme.id})
+        sue = partners.create({"name": "Sue", "parent_id": bob.id})
+        assert bob.commercial_partner_id == acme and sue.commercial_partner_id == acme
+        other = partners.create({"name": "Other", "is_company": True})
+        bob.write({"parent_id": other.id})
+        assert sue.commercial_partner_id == other
+        with pytest.raises(ValidationError, match="computed"):
+            bob.write({"commercial_partner_id": acme.id})
+
+
+def test_order(reg: Registry) -> None:
+    with reg.transaction() as env:
+        items = env["test.item"]
+        items.create([{"name": "b", "quantity": 1}, {"name": "a"}, {"name": "c", "quantity": 5}])
+        assert items.search([]).mapped("name") == ["a", "b", "c"]  # _order = "name, id"
+        # NULLs last ascending and first descending, on both backends
+        assert items.search([], order="quantity").mapped("name") == ["b", "c", "a"]
+        assert items.search([], order="quantity desc").mapped("name") == ["a", "c", "b"]
+        assert items.search([], order="name desc", limit=1, offset=1).mapped("name") == ["b"]
+        for bad in ("name; drop table x", "tag_ids", "unknown", "name sideways"):
+            with pytest.raises(ConstructionError):
+                items.search([], order=bad)
+
+
+def test_fields_get_and_getitem(reg: Registry) -> None:
+    with reg.transaction() as env:
+        info = env["test.item"].fields_get()
+        assert info["state"]["selection"] == [
+            ["draft", "Draft"],
+            ["done", "Done"],
+            ["cancel", "Cancelled"],
+        ]
+        assert info["category_id"]["relation"] == "test.category"
+        item = env["test.item"].create({"name": "x"})
+        assert item["name"] == "x"
+        with pytest.raises(ValueError, match="no field"):
+            item["__class__"]
+
+
+def test_ref_and_missing_records(reg: Registry) -> None:
+    with reg.transaction() as env:
+        assert env.ref("base.group_portal").name == "Portal"
+        assert env.ref("base.nope", raise_if_not_found=False) is None
+        with pytest.raises(MissingError):
+            env.ref("base.nope")
+        ghost = env["test.item"].browse(987_654)
+        assert not ghost.exists()
+        with pytest.raises(MissingError):
+            ghost.name  # noqa: B018
+
+
+def test_recordset_operations(reg: Registry) -> None:
+    with reg.transaction() as env:
+        a, b, c = env["test.tag"].create([{"name": "a"}, {"name": "b"}, {"name": "c"}])
+        assert (a | b) - b == a
+        assert (a | b) & (b | c) == b
+        assert a in (a | b) and c not in (a | b)
+        assert len(a | b | a) == 2
+        assert (a | b | c)[1:] == b | c
+
+
+def test_registry_reopens_installed_database(reg: Registry) -> None:
+    with reg.transaction() as env:
+        env["test.tag"].create({"name": "persisted"})
+    again = Registry(reg.url, addons_path=reg.addons_path[:-1])
+    try:
+        assert "test_catalog" in again.loaded
+        with again.transaction() as env:
+            assert isinstance(env, Environment)
+            assert env["test.tag"].search([]).mapped("name") == ["persisted"]
+    finally:
+        again.dispose()
