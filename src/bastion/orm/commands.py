@@ -193,6 +193,17 @@ def _unlink(
     rel = env.registry.relation_table(field.relation or "")
     assert field.column1 and field.column2
     condition = rel.c[field.column1] == record.id
+    if not env.su:
+        # A user only cuts the links they can see: set/clear keep the links to records
+        # hidden from them by the comodel's rules.
+        visible = [
+            rid
+            for rid in record[field.name].ids
+            if (ids is None or rid in ids) and not (keep and rid in keep)
+        ]
+        if not visible:
+            return
+        condition = sa.and_(condition, rel.c[field.column2].in_(visible))
     if ids is not None:
         condition = sa.and_(condition, rel.c[field.column2].in_(ids))
     if keep:

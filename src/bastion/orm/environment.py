@@ -98,6 +98,9 @@ class Environment:
                 yield
         except BaseException:
             self.transaction.invalidate()
+            if self.transaction.security_local is not None:
+                # Security data changed inside the block may be undone: reload it.
+                self.transaction.security_local = {}
             raise
 
     def __getitem__(self, model_name: str) -> Model:

@@ -147,6 +147,11 @@ class ResGroups(Model):
         return True
 
 
+def _refuse_global(vals: Mapping[str, object]) -> None:
+    if "global" in vals:
+        raise ValidationError("ir.rule.global is computed from groups, not written")
+
+
 def _check_groups(records: Model) -> None:
     """No implication cycle; no user holding two user types, through any chain."""
     graph = GroupGraph.load(records.env)
@@ -264,17 +269,33 @@ class IrRule(Model):
     def create(self, vals_list: Mapping[str, object] | Sequence[Mapping[str, object]]) -> Any:
         batch = [vals_list] if isinstance(vals_list, Mapping) else list(vals_list)
         for vals in batch:
+            _refuse_global(vals)
             self._validate_rule(vals.get("model_id"), vals.get("domain_force"))
-        return super().create(batch)
+        with self.env.savepoint():
+            rules = super().create(batch)
+            rules.sudo()._compute_global()
+        return rules
 
     def write(self, vals: Mapping[str, object]) -> bool:
+        _refuse_global(vals)
         if "model_id" in vals or "domain_force" in vals:
             for rule in self:
                 self._validate_rule(
                     vals.get("model_id", rule.sudo().model_id.id),
                     vals.get("domain_force", rule.sudo().domain_force),
                 )
-        return super().write(vals)
+        with self.env.savepoint():
+            super().write(vals)
+            if "groups" in vals:
+                self.sudo()._compute_global()
+        return True
+
+    def _compute_global(self) -> None:
+        """Stored compute: a rule without groups is global."""
+        for rule in self:
+            is_global = not rule.groups
+            if rule["global"] != is_global:
+                Model.write(rule, {"global": is_global})
 
     def _validate_rule(self, model_id: object, text: object) -> None:
         """Refuse a rule whose expression leaves the whitelist or whose domain does
@@ -299,3 +320,16 @@ class IrRule(Model):
         )
         if model_name in registry.specs:
             parse_domain(domain, registry.model_info(model_name), registry)  # type: ignore[arg-type]
+
+
+# "global" is a Python keyword, so the field cannot be declared in the class body.
+setattr(  # noqa: B010
+    IrRule,
+    "global",
+    fields.Boolean(
+        string="Global",
+        default=True,
+        readonly=True,
+        help="Computed from groups: a rule without groups applies to every user.",
+    ),
+)
