@@ -112,12 +112,19 @@ class Registry(ModelRegistry):
         todo = [name for name in self.resolve(names or ("base",)) if name not in self.loaded]
         if not todo:
             return
-        for name in todo:
-            self._add_addon(name)
-        self.create_schema()
-        with self.transaction() as env:
+        before = self.snapshot()
+        try:
             for name in todo:
-                self._install_data(env, name)
+                self._add_addon(name)
+            self.create_schema()
+            with self.transaction() as env:
+                for name in todo:
+                    self._install_data(env, name)
+        except BaseException:
+            # Nothing was installed: forget the models too, so a fixed addon can be
+            # installed again by this same registry.
+            self.restore(before)
+            raise
         self.loaded.extend(todo)
 
     def _install_data(self, env: Environment, name: str) -> None:

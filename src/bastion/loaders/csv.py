@@ -85,7 +85,9 @@ def _value(env: Environment, model: str, module: str, name: str, is_ref: bool, c
     if is_ref:
         if not cell:
             return False
-        ids = [resolve_ref(env, module, part.strip()) for part in cell.split(",")]
+        ids = [
+            resolve_ref(env, module, part.strip(), field.comodel_name) for part in cell.split(",")
+        ]
         return ids[0] if field.type == "many2one" else [(6, 0, ids)]
     if field.type == "boolean":
         if cell in TRUE_TEXT:

@@ -25,11 +25,15 @@ def full_xmlid(module: str, xmlid: str) -> tuple[str, str]:
     return module, xmlid
 
 
-def resolve_ref(env: Environment, module: str, xmlid: str) -> int:
+def resolve_ref(env: Environment, module: str, xmlid: str, model: str | None = None) -> int:
+    """The id behind an XML id; when ``model`` is given, the record must be of that
+    model (a group's XML id in a model column is a typo, not a silent grant)."""
     mod, name = full_xmlid(module, xmlid)
     found = env.registry.xmlid_lookup(env.cr, f"{mod}.{name}")
     if found is None:
         raise LoadError(f"unknown XML id {mod}.{name!s}")
+    if model is not None and found[0] != model:
+        raise LoadError(f"XML id {mod}.{name} is a {found[0]} record, expected {model}")
     return int(found[1])
 
 

@@ -132,7 +132,7 @@ def _field_value(
     if field is None:
         raise LoadError(f"{model} has no field {raw_name!r}")
     if element.get("ref") is not None:
-        target = resolve_ref(env, module, str(element.get("ref")))
+        target = resolve_ref(env, module, str(element.get("ref")), field.comodel_name)
         if field.type == "many2one":
             return name, target
         if field.type in ("one2many", "many2many"):

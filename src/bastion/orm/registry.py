@@ -216,6 +216,18 @@ class ModelRegistry:
                         f"{fld.inverse_name!r} to serve as its inverse"
                     )
 
+    def snapshot(self) -> tuple[object, ...]:
+        """The declared models, to restore if loading an addon fails half-way."""
+        declared = {name: list(chain) for name, chain in self._declared.items()}
+        return (declared, dict(self.specs), dict(self.classes), dict(self.relations))
+
+    def restore(self, state: tuple[object, ...]) -> None:
+        declared, specs, classes, relations = state
+        self._declared = declared  # type: ignore[assignment]
+        self.specs = specs  # type: ignore[assignment]
+        self.classes = classes  # type: ignore[assignment]
+        self.relations = relations  # type: ignore[assignment]
+
     def create_schema(self) -> None:
         """Create missing tables and add missing columns (never drops anything)."""
         with self.engine.begin() as conn:
@@ -234,7 +246,7 @@ class ModelRegistry:
                         f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {ddl}"
                     )
                     for index in table.indexes:
-                        if column in index.columns:
+                        if column.name in index.columns:
                             index.create(conn, checkfirst=True)
 
     # -- transactions -------------------------------------------------------------------
