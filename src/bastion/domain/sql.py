@@ -207,24 +207,27 @@ class SqlCompiler:
 
     def hierarchy_ids(self, node: Term, target: ModelInfo) -> sa.Select[tuple[int]]:
         """Ids of the descendants (child_of) or ancestors (parent_of) of the given
-        ids, the ids themselves included, through the materialised ``parent_path``
-        ('1/5/9/'): a descendant's path starts with its ancestor's path."""
-        assert isinstance(node.value, tuple)
-        anchor = self._alias(target.table)
-        other = self._alias(target.table)
+        ids, the ids themselves included: a recursive CTE over the indexed parent
+        column. Measured against a materialised path in docs/performance.md, it wins
+        on both backends. UNION (not UNION ALL) ends the walk even on a cycle."""
+        assert isinstance(node.value, tuple) and target.parent_name is not None
+        parent = target.parent_name
+        # Nested in the sub-query that uses it, so one statement may hold several
+        # walks under the same (deterministic, cache-friendly) name.
+        name = f"{target.table.name}__tree"
+        start = self._alias(target.table)
+        step = self._alias(target.table)
         if node.operator == "child_of":
-            descendant, ancestor, result = other, anchor, other
+            seed = sa.select(start.c.id).where(start.c.id.in_(node.value))
+            tree = seed.cte(name, recursive=True, nesting=True)
+            tree = tree.union(sa.select(step.c.id).where(step.c[parent] == tree.c.id))
         else:
-            descendant, ancestor, result = anchor, other, other
-        return (
-            sa.select(result.c.id)
-            .select_from(anchor)
-            .join(
-                other,
-                descendant.c.parent_path.like(ancestor.c.parent_path + "%"),
+            seed = sa.select(start.c.id, start.c[parent].label("up")).where(
+                start.c.id.in_(node.value)
             )
-            .where(anchor.c.id.in_(node.value))
-        )
+            tree = seed.cte(name, recursive=True, nesting=True)
+            tree = tree.union(sa.select(step.c.id, step.c[parent]).where(step.c.id == tree.c.up))
+        return sa.select(tree.c.id)
 
     def visit_x2many(
         self, node: Term, field: FieldInfo, model: ModelInfo, table: sa.FromClause

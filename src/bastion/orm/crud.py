@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from bastion.domain import TRUE, Node, SqlCompiler, Term, conjunction, fields_in, parse_domain
 from bastion.domain.sql import SqlBool
-from bastion.errors import AccessError, BastionError, MissingError, ValidationError
+from bastion.errors import MissingError, ValidationError
 
 from .commands import apply_commands, normalize_commands
 from .fields import NOT_SET, Field
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 CHUNK = 1000
 OPERATIONS = ("read", "write", "create", "unlink")
-RESERVED = frozenset({"id", "parent_path"})
+RESERVED = frozenset({"id"})
 
 
 def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
@@ -278,7 +278,7 @@ def read(records: Model, fields: Sequence[str] | None) -> list[dict[str, object]
     env = records.env
     spec = records._spec
     if fields is None:
-        names = [n for n, f in spec.fields.items() if f.store and n != "parent_path"]
+        names = [n for n, f in spec.fields.items() if f.store]
         if not env.su:
             names = env.registry.security.visible_fields(env, records._name, names)
     else:
@@ -456,9 +456,6 @@ def create(records: Model, batch: list[Mapping[str, object]]) -> tuple[int, ...]
         rows = [columns for columns, _x2many in prepared]
         query = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
         ids = tuple(int(rid) for rid in env.cr.scalars(query, rows))
-        if spec.parent_store:
-            for rid, columns in zip(ids, rows, strict=True):
-                _set_parent_path(records, rid, columns.get(spec.parent_name or ""))
         for rid, (_columns, x2many) in zip(ids, prepared, strict=True):
             for name, commands in x2many.items():
                 apply_commands(records.browse(rid), spec.fields[name], commands)
@@ -487,9 +484,8 @@ def write(records: Model, vals: dict[str, object]) -> None:
         if columns:
             for chunk in _chunks(ids):
                 env.cr.execute(sa.update(table).where(table.c.id.in_(chunk)).values(columns))
-        if spec.parent_store and spec.parent_name in columns:
-            for rid in ids:
-                _move_subtree(records, rid, columns[spec.parent_name or ""])
+        if spec.parent_name is not None and spec.parent_name in columns:
+            _check_no_cycle(records, columns[spec.parent_name])
         env.transaction.invalidate(records._name, ids)
         _invalidate_inverses(records, set(columns))
         for name, commands in x2many.items():
@@ -521,38 +517,15 @@ def unlink(records: Model) -> None:
 
 
 # -- hierarchy -----------------------------------------------------------------------
-def _path_of(records: Model, rid: int | None) -> str:
-    if rid is None:
-        return ""
-    table = records._spec.table
-    path = records.env.cr.scalar(sa.select(table.c.parent_path).where(table.c.id == rid))
-    return str(path or "")
-
-
-def _set_parent_path(records: Model, rid: int, parent: object) -> None:
-    table = records._spec.table
-    prefix = _path_of(records, parent if isinstance(parent, int) else None)
-    records.env.cr.execute(
-        sa.update(table).where(table.c.id == rid).values(parent_path=f"{prefix}{rid}/")
-    )
-
-
-def _move_subtree(records: Model, rid: int, parent: object) -> None:
-    """Re-root ``rid``'s subtree under ``parent``; refuse a move into itself."""
-    table = records._spec.table
-    old = _path_of(records, rid)
-    new_parent = _path_of(records, parent if isinstance(parent, int) else None)
-    if new_parent.startswith(old):
+def _check_no_cycle(records: Model, parent: object) -> None:
+    """Refuse to make a record its own ancestor (checked after the update, in the
+    savepoint, so the walk sees the new parent)."""
+    if not isinstance(parent, int):
+        return
+    walk = Term("id", "parent_of", (parent,))
+    query = SqlCompiler(records.env.registry).hierarchy_ids(walk, records._spec)
+    looped = set(records.env.cr.scalars(query)) & set(records._ids)
+    if looped:
         raise ValidationError(
-            f"{records._name}({rid}) cannot become its own ancestor (recursive hierarchy)"
+            f"{records._name}({min(looped)}) cannot become its own ancestor (recursive hierarchy)"
         )
-    new = f"{new_parent}{rid}/"
-    records.env.cr.execute(
-        sa.update(table)
-        .where(table.c.parent_path.like(old + "%"))
-        .values(parent_path=sa.literal(new) + sa.func.substr(table.c.parent_path, len(old) + 1))
-    )
-    records.env.transaction.invalidate(records._name)
-
-
-__all__ = ["AccessError", "BastionError"]

@@ -28,7 +28,6 @@ from .schema import (
     build_relation_table,
     build_table,
     id_field,
-    parent_path_field,
     table_name,
 )
 
@@ -178,7 +177,6 @@ class ModelRegistry:
         if parent_name is not None:
             if parent_name not in fields or fields[parent_name].type != "many2one":
                 raise ConstructionError(f"{name}: _parent_name {parent_name!r} is not a many2one")
-            fields["parent_path"] = parent_path_field(name)
         for attr, fld in fields.items():
             if attr != "id":  # Model.id stays the recordset property
                 setattr(composed, attr, fld)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from bastion.errors import ConstructionError
 
-from .fields import Char, Field, Id, Many2many
+from .fields import Field, Id, Many2many
 
 _ORDER_TERM = re.compile(
     r"^\s*(?P<field>[a-z_][a-z0-9_]*)(?:\s+(?P<dir>asc|desc))?"
@@ -54,10 +54,6 @@ class ModelSpec:
     # -- bastion.domain.schema.ModelInfo --------------------------------------------
     def field_info(self, name: str) -> Field | None:
         return self.fields.get(name)
-
-    @property
-    def parent_store(self) -> bool:
-        return self.parent_name is not None
 
     @property
     def xmlid(self) -> str:
@@ -118,11 +114,3 @@ def build_relation_table(fld: Many2many, metadata: sa.MetaData) -> sa.Table:
 
 def id_field(model_name: str) -> Field:
     return Id("ID").bound(model_name, "id")
-
-
-def parent_path_field(model_name: str) -> Field:
-    """The materialised path ('1/5/9/') that makes child_of a prefix match; kept by
-    the ORM, never written by callers."""
-    return Char("Parent Path", index=True, readonly=True, copy=False).bound(
-        model_name, "parent_path"
-    )
