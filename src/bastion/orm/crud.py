@@ -36,7 +36,7 @@ OPERATIONS = ("read", "write", "create", "unlink")
 RESERVED = frozenset({"id"})
 
 
-def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
+def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
@@ -58,7 +58,7 @@ def allowed_ids(records: Model, operation: str, ids: Sequence[int]) -> set[int]:
     table = records._spec.table
     clause = rule_clause(records, operation, table)
     found: set[int] = set()
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         query = sa.select(table.c.id).where(table.c.id.in_(chunk))
         if clause is not None:
             query = query.where(clause)
@@ -73,7 +73,8 @@ def check_rules(records: Model, operation: str, ids: Sequence[int] | None = None
     wanted = list(dict.fromkeys(records._ids if ids is None else ids))
     if not wanted:
         return
-    missing = [rid for rid in wanted if rid not in allowed_ids(records, operation, wanted)]
+    allowed = allowed_ids(records, operation, wanted)
+    missing = [rid for rid in wanted if rid not in allowed]
     if not missing:
         return
     existing = records.browse(missing).exists().ids
@@ -482,7 +483,7 @@ def write(records: Model, vals: dict[str, object]) -> None:
     table = spec.table
     with env.savepoint():
         if columns:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 env.cr.execute(sa.update(table).where(table.c.id.in_(chunk)).values(columns))
         if spec.parent_name is not None and spec.parent_name in columns:
             _check_no_cycle(records, columns[spec.parent_name])
@@ -505,7 +506,7 @@ def unlink(records: Model) -> None:
     table = records._spec.table
     with env.savepoint():
         try:
-            for chunk in _chunks(list(records._ids)):
+            for chunk in chunks(list(records._ids)):
                 env.cr.execute(sa.delete(table).where(table.c.id.in_(chunk)))
         except sa.exc.IntegrityError as exc:
             raise ValidationError(

@@ -41,7 +41,6 @@ class Field:
         readonly: bool = False,
         groups: str | None = None,
         help: str | None = None,  # noqa: A002 - Odoo's attribute name
-        compute: str | None = None,
         store: bool = True,
         copy: bool = True,
     ) -> None:
@@ -52,7 +51,6 @@ class Field:
         self.readonly = readonly
         self.groups = groups
         self.help = help
-        self.compute = compute
         self.store = store
         self.copy = copy
         self.name = ""

@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from .environment import Environment
     from .schema import ModelSpec
 
-CHUNK = 1000  # ids per IN (...) list
-
 Domain = Sequence[object] | str
 
 
@@ -238,7 +236,7 @@ class Model:
             return self
         table = self._spec.table
         found: set[int] = set()
-        for chunk in _chunks(self._ids):
+        for chunk in crud.chunks(self._ids):
             found.update(self.env.cr.scalars(sa.select(table.c.id).where(table.c.id.in_(chunk))))
         return self._with_ids(tuple(rid for rid in self._ids if rid in found))
 
@@ -296,11 +294,6 @@ class Model:
         crud.unlink(self)
         return True
 
-    def copy_data(self) -> list[dict[str, object]]:
-        """Values to duplicate these records (fields declared with ``copy=True``)."""
-        names = [n for n, f in self._spec.fields.items() if f.copy and f.has_column and n != "id"]
-        return [{k: v for k, v in row.items() if k != "id"} for row in self.read(names)]
-
 
 def _as_list(domain: Domain) -> list[object]:
     if isinstance(domain, str):
@@ -308,11 +301,3 @@ def _as_list(domain: Domain) -> list[object]:
 
         return literal_domain(domain)
     return list(domain)
-
-
-def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
-__all__ = ["Model"]
