@@ -160,6 +160,12 @@ def _parse_leaf(
             raise DomainError(
                 f"operator {operator!r} needs a string value", term=item, model=model.model_name
             )
+        if operator.startswith("=") and (len(value) - len(value.rstrip("\\"))) % 2:
+            raise DomainError(
+                "a pattern cannot end with a lone escape character '\\'",
+                term=item,
+                model=model.model_name,
+            )
         return Term(field.name, operator, value)
     if operator in ("child_of", "parent_of"):
         target = _hierarchy_model(field, schema, model, item)
@@ -182,9 +188,10 @@ def _parse_leaf(
             field, "in" if operator == "=" else "not in", value, item, model, schema, depth
         )
     if operator in ("<", "<=", ">", ">="):
-        if ftype in X2MANY_TYPES:
+        if ftype in X2MANY_TYPES or ftype == "boolean":
+            kind = "a boolean" if ftype == "boolean" else "a to-many"
             raise DomainError(
-                f"operator {operator!r} cannot compare a to-many field",
+                f"operator {operator!r} cannot compare {kind} field",
                 term=item,
                 model=model.model_name,
             )

@@ -195,11 +195,21 @@ def _unlink(
     condition = rel.c[field.column1] == record.id
     if not env.su:
         # A user only cuts the links they can see: set/clear keep the links to records
-        # hidden from them by the comodel's rules.
+        # hidden from them by the comodel's rules. Only the comodel's read rights count:
+        # writing the field needs no read access to the record that holds it.
+        from .crud import allowed_ids  # noqa: PLC0415 - crud imports this module
+
+        linked = list(env.cr.scalars(sa.select(rel.c[field.column2]).where(condition)))
+        comodel = env[field.comodel_name or ""]
+        seen = (
+            allowed_ids(comodel, "read", linked)
+            if env.registry.security.model_allowed(env, comodel._name, "read")
+            else set()
+        )
         visible = [
             rid
-            for rid in record[field.name].ids
-            if (ids is None or rid in ids) and not (keep and rid in keep)
+            for rid in linked
+            if rid in seen and (ids is None or rid in ids) and not (keep and rid in keep)
         ]
         if not visible:
             return

@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from bastion.domain import TRUE, Node, SqlCompiler, Term, conjunction, fields_in, parse_domain
+from bastion.domain import (
+    TRUE,
+    Node,
+    SqlCompiler,
+    Term,
+    conjunction,
+    fields_in,
+    literal_domain,
+    parse_domain,
+)
 from bastion.domain.sql import SqlBool
 from bastion.errors import MissingError, ValidationError
 
@@ -207,7 +216,7 @@ def where_node(records: Model, domain: Sequence[object] | str, operation: str) -
 
 def _mentions_active(domain: Sequence[object] | str) -> bool:
     if isinstance(domain, str):
-        return "active" in domain
+        domain = literal_domain(domain)
     return any(
         isinstance(term, list | tuple) and term and str(term[0]).split(".")[0] == "active"
         for term in domain
