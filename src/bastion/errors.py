@@ -37,6 +37,7 @@ class DomainError(ConstructionError):
     """
 
     def __init__(self, message: str, *, term: object = None, model: str | None = None) -> None:
+        self.reason = message
         self.term = term
         self.model = model
         where = f" in term {term!r}" if term is not None else ""

@@ -123,12 +123,16 @@ def _parse_path(
     that no related record matches the positive one (as Odoo does)."""
     comodel = _comodel(field, schema, item, None)
     negated = operator in ("!=", "not in", "not like", "not ilike", "not any")
-    if field.type in X2MANY_TYPES and negated and operator != "not any":
+    negate = field.type in X2MANY_TYPES and negated and operator != "not any"
+    if negate:
         positive = {"!=": "=", "not in": "in", "not like": "like", "not ilike": "ilike"}
-        sub = parse_domain([(rest, positive[operator], value)], comodel, schema, _depth=depth + 1)
-        return Any(field.name, sub, negate=True)
-    sub = parse_domain([(rest, operator, value)], comodel, schema, _depth=depth + 1)
-    return Any(field.name, sub)
+        operator = positive[operator]
+    try:
+        sub = parse_domain([(rest, operator, value)], comodel, schema, _depth=depth + 1)
+    except DomainError as exc:
+        # Name the term as the caller wrote it; the model is where the path went wrong.
+        raise DomainError(exc.reason, term=item, model=exc.model) from None
+    return Any(field.name, sub, negate=negate)
 
 
 def _parse_leaf(
