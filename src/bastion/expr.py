@@ -188,7 +188,7 @@ class CompiledExpression:
         """
         table = dict(self.profile.functions)
         table.update((k, f) for k, f in (functions or {}).items() if k in table)
-        return _Evaluator(self.text, self.profile, values, table).eval(self.tree.body)
+        return _Evaluator(self.text, self.profile, values, table).evaluate_node(self.tree.body)
 
 
 class _Checker:
@@ -294,7 +294,7 @@ class _Checker:
 
 
 class _Evaluator:
-    """Example: ``_Evaluator(text, profile, {"user": u}, table).eval(tree.body)``.
+    """Example: ``_Evaluator(text, profile, {"user": u}, table).evaluate_node(tree.body)``.
 
     Mirrors _Checker and re-checks names, attributes, calls and types, so that a tree that
     skipped the checker still cannot reach anything outside its profile.
@@ -309,7 +309,7 @@ class _Evaluator:
     ) -> None:
         self.text, self.profile, self.values, self.functions = text, profile, values, functions
 
-    def eval(self, node: ast.expr) -> object:
+    def evaluate_node(self, node: ast.expr) -> object:
         try:
             value = self.dispatch(node)
             # Host data (free names, fields) passes as is; only what the text builds is bounded.
@@ -325,7 +325,7 @@ class _Evaluator:
             _check_constant(node, self.text)
             return node.value
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-            items = [self.eval(elt) for elt in node.elts]
+            items = [self.evaluate_node(elt) for elt in node.elts]
             kind = {ast.List: list, ast.Tuple: tuple, ast.Set: set}[type(node)]
             return kind(items)
         if isinstance(node, ast.Dict):
@@ -333,7 +333,7 @@ class _Evaluator:
             for key, value in zip(node.keys, node.values, strict=True):
                 if not isinstance(key, ast.Constant):
                     raise _refuse("dict keys must be literals", self.text, node)
-                result[self.eval(key)] = self.eval(value)
+                result[self.evaluate_node(key)] = self.evaluate_node(value)
             return result
         if isinstance(node, ast.Name):
             if node.id.startswith("_") or node.id not in self.profile.names:
@@ -344,7 +344,7 @@ class _Evaluator:
         if isinstance(node, ast.Attribute):
             if node.attr.startswith("_") or node.attr in _FORBIDDEN_ATTRS:
                 raise _refuse(f"attribute {node.attr!r} is not allowed", self.text, node)
-            base = self.eval(node.value)
+            base = self.evaluate_node(node.value)
             if not isinstance(base, ExprRecord):
                 raise _refuse(f"{node.attr!r} is read from a non-record", self.text, node)
             try:
@@ -355,11 +355,11 @@ class _Evaluator:
             dotted = _dotted(node.func)
             if dotted is None or dotted not in self.profile.functions or node.keywords:
                 raise _refuse("only whitelisted functions can be called", self.text, node)
-            return self.functions[dotted](*[self.eval(arg) for arg in node.args])
+            return self.functions[dotted](*[self.evaluate_node(arg) for arg in node.args])
         if isinstance(node, ast.BinOp):
             return self.binop(node)
         if isinstance(node, ast.UnaryOp):
-            operand = self.eval(node.operand)
+            operand = self.evaluate_node(node.operand)
             if isinstance(node.op, ast.Not):
                 return not operand
             if type(operand) not in _NUMBERS or not isinstance(node.op, _UNARY):
@@ -368,26 +368,26 @@ class _Evaluator:
         if isinstance(node, ast.BoolOp):
             is_and = isinstance(node.op, ast.And)
             for operand_node in node.values[:-1]:
-                outcome = self.eval(operand_node)
+                outcome = self.evaluate_node(operand_node)
                 if bool(outcome) != is_and:  # short-circuit and return the operand, as Python
                     return outcome
-            return self.eval(node.values[-1])
+            return self.evaluate_node(node.values[-1])
         if isinstance(node, ast.Compare):
-            left = self.eval(node.left)
+            left = self.evaluate_node(node.left)
             for cmp, right_node in zip(node.ops, node.comparators, strict=True):
-                right = self.eval(right_node)
+                right = self.evaluate_node(right_node)
                 if not _COMPARE[type(cmp)](left, right):
                     return False
                 left = right
             return True
         if isinstance(node, ast.IfExp):
-            return self.eval(node.body if self.eval(node.test) else node.orelse)
+            return self.evaluate_node(node.body if self.evaluate_node(node.test) else node.orelse)
         if isinstance(node, ast.Subscript):
             return self.subscript(node)
         raise _refuse(f"{type(node).__name__} is not allowed in expressions", self.text, node)
 
     def binop(self, node: ast.BinOp) -> object:
-        left, right = self.eval(node.left), self.eval(node.right)
+        left, right = self.evaluate_node(node.left), self.evaluate_node(node.right)
         kinds = type(left), type(right)
         numbers = kinds[0] in _NUMBERS and kinds[1] in _NUMBERS
         if isinstance(node.op, ast.Add) and numbers:
@@ -406,18 +406,20 @@ class _Evaluator:
         raise _refuse(message, self.text, node, op)
 
     def subscript(self, node: ast.Subscript) -> object:
-        container = self.eval(node.value)
+        container = self.evaluate_node(node.value)
         if type(container) not in (list, tuple, str):
             raise _refuse("only lists, tuples and strings can be indexed", self.text, node)
         index = node.slice
         if isinstance(index, ast.Slice):
             if index.step is not None:
                 raise _refuse("slices with a step are not allowed", self.text, index, "Slice")
-            bounds = [None if b is None else self.eval(b) for b in (index.lower, index.upper)]
+            bounds = [
+                None if b is None else self.evaluate_node(b) for b in (index.lower, index.upper)
+            ]
             if any(b is not None and type(b) is not int for b in bounds):
                 raise _refuse("slice bounds must be integers", self.text, index, "Slice")
             return container[slice(*bounds)]  # type: ignore[index]
-        position = self.eval(index)
+        position = self.evaluate_node(index)
         if type(position) is not int:
             raise _refuse("index must be an integer", self.text, index)
         return container[position]  # type: ignore[index]
