@@ -193,6 +193,8 @@ def user_node(records: Model, domain: Sequence[object] | str) -> Node:
     access right and the field groups of every field it reads are checked."""
     env = records.env
     spec = records._spec
+    if isinstance(domain, str):
+        domain = literal_domain(domain)
     node = parse_domain(domain, spec, env.registry)
     if "active" in spec.fields and not _mentions_active(domain):
         node = conjunction([node, Term("active", "=", True)])
@@ -204,19 +206,7 @@ def user_node(records: Model, domain: Sequence[object] | str) -> Node:
     return node
 
 
-def where_node(records: Model, domain: Sequence[object] | str, operation: str) -> Node:
-    """The caller's domain AND the record rules for ``operation`` (what ``explain``
-    and the tests evaluate)."""
-    env = records.env
-    node = user_node(records, domain)
-    if env.su:
-        return node
-    return conjunction([node, env.registry.security.rule_node(env, records._name, operation)])
-
-
-def _mentions_active(domain: Sequence[object] | str) -> bool:
-    if isinstance(domain, str):
-        domain = literal_domain(domain)
+def _mentions_active(domain: Sequence[object]) -> bool:
     return any(
         isinstance(term, list | tuple) and term and str(term[0]).split(".")[0] == "active"
         for term in domain
@@ -426,15 +416,8 @@ def _defaults(records: Model, vals: Mapping[str, object]) -> dict[str, object]:
 
 def _invalidate_inverses(records: Model, names: set[str]) -> None:
     """A many2one written here changes the one2many that mirrors it elsewhere."""
-    env = records.env
-    for spec in env.registry.specs.values():
-        for field in spec.fields.values():
-            if (
-                field.type == "one2many"
-                and field.comodel_name == records._name
-                and field.inverse_name in names
-            ):
-                env.transaction.invalidate(spec.model_name)
+    for model in records.env.registry.one2many_mirrors(records._name, names):
+        records.env.transaction.invalidate(model)
 
 
 def create(records: Model, batch: list[Mapping[str, object]]) -> tuple[int, ...]:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import sqlalchemy as sa
 
-from bastion.domain import Node
 from bastion.errors import AccessError, MissingError
 
 from . import crud
@@ -270,10 +269,6 @@ class Model:
             return self
         found = set(self.search([("id", "in", list(self._ids)), *_as_list(domain)]).ids)
         return self._with_ids(tuple(rid for rid in self._ids if rid in found))
-
-    def domain_node(self, domain: Domain, operation: str = "read") -> Node:
-        """The parsed user domain AND the record rules of the current user."""
-        return crud.where_node(self, domain, operation)
 
     # -- read ------------------------------------------------------------------------
     def read(self, fields: Sequence[str] | None = None) -> list[dict[str, object]]:

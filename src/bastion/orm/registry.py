@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -35,6 +35,13 @@ if TYPE_CHECKING:
     from bastion.domain import Node
     from bastion.domain.sql import Restriction
     from bastion.errors import AccessError
+
+
+class Declarations(NamedTuple):
+    declared: dict[str, list[tuple[str, type[Model]]]]
+    specs: dict[str, ModelSpec]
+    classes: dict[str, type[Model]]
+    relations: dict[str, sa.Table]
 
 
 class SecurityHooks(Protocol):
@@ -94,6 +101,8 @@ class ModelRegistry:
         self.classes: dict[str, type[Model]] = {}
         self._declared: dict[str, list[tuple[str, type[Model]]]] = {}
         self.relations: dict[str, sa.Table] = {}
+        # (comodel, many2one name) -> models whose one2many mirrors that many2one
+        self._mirrors: dict[tuple[str, str], list[str]] | None = None
         self.security: SecurityHooks
 
     @property
@@ -147,6 +156,7 @@ class ModelRegistry:
                     chain.extend(self._declared[parent])
             chain.append((module, cls))
             touched.append(name)
+        self._mirrors = None
         for name in touched:
             self._compose(name)
         # Relations may point at models composed later in the same batch.
@@ -214,17 +224,29 @@ class ModelRegistry:
                         f"{fld.inverse_name!r} to serve as its inverse"
                     )
 
-    def snapshot(self) -> tuple[object, ...]:
+    def snapshot(self) -> Declarations:
         """The declared models, to restore if loading an addon fails half-way."""
         declared = {name: list(chain) for name, chain in self._declared.items()}
-        return (declared, dict(self.specs), dict(self.classes), dict(self.relations))
+        return Declarations(declared, dict(self.specs), dict(self.classes), dict(self.relations))
 
-    def restore(self, state: tuple[object, ...]) -> None:
-        declared, specs, classes, relations = state
-        self._declared = declared  # type: ignore[assignment]
-        self.specs = specs  # type: ignore[assignment]
-        self.classes = classes  # type: ignore[assignment]
-        self.relations = relations  # type: ignore[assignment]
+    def restore(self, state: Declarations) -> None:
+        self._declared, self.specs, self.classes, self.relations = state
+        self._mirrors = None
+
+    def one2many_mirrors(self, model: str, many2one_names: Iterable[str]) -> set[str]:
+        """Models with a one2many whose inverse is one of ``model``'s many2one fields."""
+        if self._mirrors is None:
+            mirrors: dict[tuple[str, str], list[str]] = {}
+            for spec in self.specs.values():
+                for fld in spec.fields.values():
+                    if fld.type == "one2many" and fld.comodel_name and fld.inverse_name:
+                        key = (fld.comodel_name, fld.inverse_name)
+                        mirrors.setdefault(key, []).append(spec.model_name)
+            self._mirrors = mirrors
+        found: set[str] = set()
+        for name in many2one_names:
+            found.update(self._mirrors.get((model, name), ()))
+        return found
 
     def create_schema(self) -> None:
         """Create missing tables and add missing columns (never drops anything)."""

@@ -117,7 +117,7 @@ class SecurityPolicy:
         state = self.state(env)
         granting = sorted(
             {
-                state.group_names.get(row.group_id, str(row.group_id))
+                state.groups.names.get(row.group_id, str(row.group_id))
                 for row in state.access.get(model, ())
                 if operation in row.perms and row.group_id is not None
             }

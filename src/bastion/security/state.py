@@ -105,9 +105,7 @@ def direct_groups(
 
 @dataclass
 class SecurityState:
-    graph: Graph
-    group_names: dict[int, str]
-    group_xmlids: dict[str, int]
+    groups: GroupGraph
     access: dict[str, list[AccessRow]]
     rules: dict[str, list[RuleDef]]
     user_groups: dict[int, tuple[int, ...]]
@@ -144,16 +142,16 @@ class SecurityState:
                     expression=compiled,
                 )
             )
-        return cls(groups.implied, groups.names, groups.xmlids, access, rules, direct_groups(su))
+        return cls(groups, access, rules, direct_groups(su))
 
     def closure_of(self, uid: int) -> frozenset[int]:
         key = ("closure", uid)
         found = self.memo.get(key)
         if found is None:
-            found = closure(self.graph, self.user_groups.get(uid, ()))
+            found = closure(self.groups.implied, self.user_groups.get(uid, ()))
             self.memo[key] = found
         assert isinstance(found, frozenset)
         return found
 
     def group_id(self, xmlid: str) -> int | None:
-        return self.group_xmlids.get(xmlid)
+        return self.groups.xmlids.get(xmlid)
