@@ -1,7 +1,7 @@
 # Bastion: build, lint, type-check and test.
 #
 #   make test    everything CI runs (venv, system packages, lint, mypy, pytest)
-#   make demo    the demo (coming with the portal)
+#   make demo    the demo: var/demo.db with demo data, served on http://127.0.0.1:8069
 #
 # Tools are called as .venv/bin/... : no activation needed.
 
@@ -20,7 +20,7 @@ STAMP  := $(VENV)/.bastion-installed
 # present when it is on PATH or under /usr/lib/postgresql/*/bin (Debian keeps initdb there).
 # To add more later, extend this one line, e.g.:
 #   SYSTEM_DEPS := initdb:postgresql redis-server:redis-server chromium:chromium
-SYSTEM_DEPS ?= initdb:postgresql
+SYSTEM_DEPS ?= initdb:postgresql redis-server:redis-server chromium:chromium
 
 PYTEST_ARGS ?=
 
@@ -77,7 +77,7 @@ format: $(STAMP)
 # --- demo and benchmarks --------------------------------------------------------
 
 demo: $(STAMP)
-	@echo "bastion demo: coming with the portal (issue: business apps and portal)"
+	$(BIN)/bastion demo
 
 bench: $(STAMP)
 	@if [ -f bench/run.py ]; then \

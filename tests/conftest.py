@@ -29,6 +29,9 @@ from hypothesis import HealthCheck, settings
 from bastion import Registry
 from pg import CreateDatabase, PostgresServer, unique_database_name
 
+# Fixture modules of their own: a real Redis server, a real browser and a live server.
+pytest_plugins = ["redis_server", "browser"]
+
 # A failing property test prints the seed/blob to reproduce it (@reproduce_failure).
 settings.register_profile(
     "ci",

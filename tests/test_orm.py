@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -256,3 +257,14 @@ def test_registry_reopens_installed_database(reg: Registry) -> None:
             assert env["test.tag"].search([]).mapped("name") == ["persisted"]
     finally:
         again.dispose()
+
+
+def test_one_install_creates_and_extends_a_model(tmp_path: Path) -> None:
+    """base creates res.partner and contacts extends it, in one install: the table is
+    built once with each index once (extend_existing used to add them twice)."""
+    registry = Registry(f"sqlite:///{tmp_path / 'one.db'}")
+    registry.install("contacts")
+    names = [index.name for index in registry.metadata.tables["res_partner"].indexes]
+    assert len(names) == len(set(names))
+    assert "phone" in registry.metadata.tables["res_partner"].c
+    registry.dispose()

@@ -1,5 +1,10 @@
 """The ``bastion`` command.
 
+    $ bastion init --db sqlite:///var/app.db --demo       # install the apps (+ demo data)
+    $ bastion serve --config bastion.toml                  # serve the portal and back office
+    $ bastion user add alice --name "Alice" --type portal  # asks for the password
+    $ bastion user passwd alice
+    $ bastion demo                                         # all of it, on var/demo.db
     $ bastion install sale --db sqlite:///var/app.db --addons-path ./addons
     $ bastion models --db sqlite:///var/app.db
 
@@ -8,15 +13,30 @@ A thin shell over the public Python API: it decides nothing about access itself.
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from bastion.errors import BastionError
 from bastion.registry import DEFAULT_URL, Registry
 
+APPS = ("contacts", "sale", "account", "project", "helpdesk", "portal")
+DEMO_DB = Path("var/demo.db")
+DEMO_SECRET = Path("var/secret.key")
+USER_TYPES = {
+    "internal": "base.group_user",
+    "portal": "base.group_portal",
+}
+
 app = typer.Typer(help="Bastion: Odoo's security model, enforced in the data layer.")
+user_app = typer.Typer(help="Manage users: add one, change a password.")
+app.add_typer(user_app, name="user")
+console = Console()
 
 DbOption = Annotated[str, typer.Option("--db", envvar="BASTION_DB_URL", help="SQLAlchemy URL")]
 AddonsOption = Annotated[
@@ -25,10 +45,15 @@ AddonsOption = Annotated[
 ]
 
 
-def _registry(db: str, addons_path: list[Path] | None) -> Registry:
+def _registry(db: str, addons_path: list[Path] | None = None) -> Registry:
     if db.startswith("sqlite:///") and not db.startswith("sqlite:////"):
         Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return Registry(db, addons_path=addons_path or [])
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(1)
 
 
 @app.command()
@@ -42,8 +67,7 @@ def install(
         registry = _registry(db, addons_path)
         registry.install(*addons)
     except BastionError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise _fail(exc) from None
     typer.echo(f"installed: {', '.join(registry.loaded)}")
 
 
@@ -53,6 +77,183 @@ def models(db: DbOption = DEFAULT_URL, addons_path: AddonsOption = None) -> None
     registry = _registry(db, addons_path)
     for name, spec in sorted(registry.specs.items()):
         typer.echo(f"{name:30} {spec.description} ({spec.module})")
+
+
+@app.command()
+def init(
+    db: DbOption = DEFAULT_URL,
+    demo: Annotated[bool, typer.Option(help="Also load the demo data")] = False,
+    addons_path: AddonsOption = None,
+) -> None:
+    """Create a database with the business apps (contacts, sale, account, project,
+    helpdesk, portal), and the demo data with --demo."""
+    try:
+        registry = _registry(db, addons_path)
+        registry.install(*APPS)
+        logins = _load_demo(registry) if demo else []
+    except BastionError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"installed: {', '.join(registry.loaded)}")
+    if logins:
+        _print_logins(logins, None)
+
+
+def _load_demo(registry: Registry) -> list[tuple[str, str, str, str]]:
+    from bastion.demo import load_demo  # noqa: PLC0415 - only this command needs it
+
+    return [(d.login, d.password, d.role, d.customer or "") for d in load_demo(registry)]
+
+
+def _print_logins(logins: list[tuple[str, str, str, str]], url: str | None) -> None:
+    table = Table(title="Demo logins")
+    for column in ("login", "password", "role", "customer"):
+        table.add_column(column)
+    for row in logins:
+        table.add_row(*row)
+    console.print(table)
+    if url:
+        console.print(f"Open [bold]{url}[/bold] and log in with one of them.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    config: Annotated[
+        Path | None, typer.Option(help="A TOML settings file (BASTION_CONFIG)")
+    ] = None,
+) -> None:
+    """Serve the portal, back office and login pages with uvicorn (settings from
+    BASTION_* variables or the TOML file)."""
+    import uvicorn  # noqa: PLC0415
+
+    from bastion.settings import load_settings  # noqa: PLC0415
+
+    if config is not None:
+        os.environ["BASTION_CONFIG"] = str(config)
+    try:
+        settings = load_settings()
+    except Exception as exc:  # noqa: BLE001 - pydantic's message names the setting
+        raise _fail(exc) from None
+    uvicorn.run(
+        "bastion.web.server:app_from_environment",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8069,
+    reset: Annotated[bool, typer.Option(help="Recreate the demo database")] = False,
+) -> None:
+    """The demo: var/demo.db with demo data (created once), served on 127.0.0.1."""
+    try:
+        url, logins = prepare_demo(DEMO_DB, DEMO_SECRET, reset=reset)
+    except BastionError as exc:
+        raise _fail(exc) from None
+    _print_logins(logins, f"http://127.0.0.1:{port}/web/login")
+    os.environ.update(BASTION_DB_URL=url, BASTION_SECRET_KEY=DEMO_SECRET.read_text().strip())
+    serve(host="127.0.0.1", port=port)
+
+
+def prepare_demo(
+    database: Path, secret: Path, *, reset: bool = False
+) -> tuple[str, list[tuple[str, str, str, str]]]:
+    """Create the demo database (once) and a random secret key file; return the
+    database URL and the demo logins."""
+    if reset and database.exists():
+        database.unlink()
+    database.parent.mkdir(parents=True, exist_ok=True)
+    if not secret.exists():
+        secret.write_text(secrets.token_urlsafe(48))
+        secret.chmod(0o600)
+    url = f"sqlite:///{database}"
+    registry = Registry(url)
+    try:
+        if "portal" in registry.loaded:
+            return url, _demo_logins()
+        registry.install(*APPS)
+        return url, _load_demo(registry)
+    finally:
+        registry.dispose()
+
+
+def _demo_logins() -> list[tuple[str, str, str, str]]:
+    from bastion.demo import DEMO_LOGINS  # noqa: PLC0415
+
+    return [(d.login, d.password, d.role, d.customer or "") for d in DEMO_LOGINS]
+
+
+# -- users ---------------------------------------------------------------------------------
+@user_app.command("add")
+def user_add(
+    login: Annotated[str, typer.Argument(help="The new user's login")],
+    name: Annotated[str, typer.Option(help="Full name")],
+    user_type: Annotated[str, typer.Option("--type", help="internal or portal")] = "internal",
+    group: Annotated[
+        list[str] | None, typer.Option(help="Another group's XML id (repeatable)")
+    ] = None,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Create a user (the password is asked for, twice, unless given)."""
+    from bastion.auth.accounts import set_password  # noqa: PLC0415
+
+    if user_type not in USER_TYPES:
+        raise _fail(ValueError(f"--type must be one of {', '.join(USER_TYPES)}"))
+    try:
+        registry = _registry(db)
+        with registry.transaction() as env:
+            groups = [env.ref(USER_TYPES[user_type])] + [env.ref(x) for x in group or []]
+            company = env.ref("base.main_company")
+            assert company is not None
+            user = env["res.users"].create(
+                {
+                    "login": login,
+                    "name": name,
+                    "group_ids": [g.id for g in groups if g is not None],
+                    "company_id": company.id,
+                    "company_ids": [company.id],
+                }
+            )
+            set_password(user, password)
+    except BastionError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"user {login!r} created ({user_type})")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    login: Annotated[str, typer.Argument(help="The user's login")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Set a user's password; their sessions end."""
+    from bastion.auth.accounts import set_password  # noqa: PLC0415
+
+    try:
+        registry = _registry(db)
+        with registry.transaction() as env:
+            users = env["res.users"].search(
+                [("login", "=", login), ("active", "in", [True, False])], limit=1
+            )
+            if not users:
+                raise _fail(LookupError(f"no user with login {login!r}"))
+            set_password(users, password)
+            env["res.users.session"].search([("user_id", "=", users.id)]).unlink()
+    except BastionError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"password of {login!r} changed; their sessions have ended")
 
 
 def main() -> None:

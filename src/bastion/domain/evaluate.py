@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 
-from .nodes import And, Any, Constant, Node, Not, Or, Term
+from .nodes import And, Any, Constant, Node, Not, Or, Reference, Term
 from .schema import X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
 
 Dataset = Mapping[str, Mapping[int, Mapping[str, object]]]
@@ -81,6 +81,8 @@ class _Evaluator:
             return not self.node(node.child, model, rid)
         if isinstance(node, Any):
             return self.any(node, model, rid)
+        if isinstance(node, Reference):
+            return self.reference(node, model, rid)
         return self.term(node, model, rid)
 
     def _value(self, model: ModelInfo, rid: int, field: str) -> object:
@@ -105,6 +107,15 @@ class _Evaluator:
             for related in self._related(field, model, rid)
         )
         return not found if node.negate else found
+
+    def reference(self, node: Reference, model: ModelInfo, rid: int) -> bool:
+        if self._value(model, rid, node.model_field) != node.model:
+            return False
+        target_id = self._value(model, rid, node.id_field)
+        records = self.data.get(node.model, {})
+        if not isinstance(target_id, int) or target_id not in records:
+            return False
+        return self.node(node.domain, self.schema.model_info(node.model), target_id)
 
     def term(self, node: Term, model: ModelInfo, rid: int) -> bool:
         field = model.field_info(node.field)

@@ -73,6 +73,21 @@ class Any:
 
 
 @dataclass(frozen=True, slots=True)
+class Reference:
+    """The document a record points at through a (model name, id) pair of fields, as
+    a message's ``res_model``/``res_id``, is a record of ``model`` matching ``domain``.
+
+    Never written by users: the security layer builds it for models whose access
+    follows the document they belong to (messages, attachments).
+    """
+
+    model_field: str
+    id_field: str
+    model: str
+    domain: Node
+
+
+@dataclass(frozen=True, slots=True)
 class Not:
     child: Node
 
@@ -87,7 +102,7 @@ class Or:
     children: tuple[Node, ...]
 
 
-Node: TypeAlias = Constant | Term | Any | Not | And | Or
+Node: TypeAlias = Constant | Term | Any | Reference | Not | And | Or
 
 
 def conjunction(nodes: list[Node] | tuple[Node, ...]) -> Node:
@@ -140,6 +155,8 @@ def negation(node: Node) -> Node:
         return conjunction([negation(child) for child in node.children])
     if isinstance(node, Any):
         return Any(node.field, node.domain, not node.negate)
+    if isinstance(node, Reference):
+        return Not(node)
     negated = NEGATIONS.get(node.operator)
     if negated is not None:
         return Term(node.field, negated, node.value)

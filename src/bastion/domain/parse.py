@@ -26,6 +26,7 @@ from .nodes import (
     Constant,
     Node,
     Not,
+    Reference,
     Term,
     conjunction,
     disjunction,
@@ -365,6 +366,9 @@ def _collect(node: Node, model: ModelInfo, schema: SchemaInfo, found: set[tuple[
         field = model.field_info(node.field)
         assert field is not None and field.comodel_name is not None
         _collect(node.domain, schema.model_info(field.comodel_name), schema, found)
+    elif isinstance(node, Reference):
+        found.update({(model.model_name, node.model_field), (model.model_name, node.id_field)})
+        _collect(node.domain, schema.model_info(node.model), schema, found)
     elif isinstance(node, Not):
         _collect(node.child, model, schema, found)
     else:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from .nodes import FALSE, TRUE, And, Any, Constant, Node, Not, Or, Term
+from .nodes import FALSE, TRUE, And, Any, Constant, Node, Not, Or, Reference, Term
 from .schema import X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
 
 SqlBool = ColumnElement[bool]
@@ -44,6 +44,8 @@ class SqlCompiler:
             return sa.not_(self.compile(node.child, model, table))
         if isinstance(node, Any):
             return self.visit_any(node, model, table)
+        if isinstance(node, Reference):
+            return self.visit_reference(node, table)
         return self.visit_term(node, model, table)
 
     # -- helpers -------------------------------------------------------------------
@@ -100,6 +102,21 @@ class SqlCompiler:
         if condition is not None:
             clauses.append(condition(related_id))
         return sa.exists(sa.select(sa.literal(1)).select_from(alias).where(*clauses))
+
+    # -- document references -----------------------------------------------------------
+    def visit_reference(self, node: Reference, table: sa.FromClause) -> SqlBool:
+        if node.domain == FALSE:
+            return sa.false()
+        target = self.schema.model_info(node.model)
+        alias = self._alias(target.table)
+        ids = sa.select(alias.c.id)
+        if node.domain != TRUE:
+            ids = ids.where(self.compile(node.domain, target, alias))
+        # The sub-query always runs: a reference to a deleted document matches nothing.
+        return sa.and_(
+            table.c[node.model_field] == node.model,
+            table.c[node.id_field].in_(ids),
+        )
 
     # -- any / not any --------------------------------------------------------------
     def visit_any(self, node: Any, model: ModelInfo, table: sa.FromClause) -> SqlBool:

@@ -29,7 +29,9 @@ SUPERUSER_ID = 1
 
 # model -> record id -> field name -> stored value
 RecordCache = dict[str, dict[int, dict[str, object]]]
-EnvKey = tuple[int, bool, tuple[int, ...] | None]
+# Read access granted to single records beyond the user's own rights (share links).
+Grants = frozenset[tuple[str, int]]
+EnvKey = tuple[int, bool, tuple[int, ...] | None, Grants]
 
 
 class Transaction:
@@ -69,17 +71,20 @@ class Environment:
         uid: int,
         su: bool,
         company_ids: tuple[int, ...] | None = None,
+        grants: Grants = frozenset(),
     ) -> None:
         self.transaction = transaction
         self.registry = transaction.registry
         self.uid = uid
         self.su = su
         self._company_ids = company_ids
-        self.key: EnvKey = (uid, su, company_ids)
+        self.grants = grants
+        self.key: EnvKey = (uid, su, company_ids, grants)
         self._effective_companies: tuple[int, ...] | None = None
 
     def __repr__(self) -> str:
-        return f"<Environment uid={self.uid} su={self.su} companies={self._company_ids}>"
+        grants = f" grants={sorted(self.grants)}" if self.grants else ""
+        return f"<Environment uid={self.uid} su={self.su} companies={self._company_ids}{grants}>"
 
     @property
     def cr(self) -> sa.Connection:
@@ -126,12 +131,31 @@ class Environment:
         uid = self.uid if user is None else _user_id(user)
         companies = self._company_ids if company_ids is False else company_ids
         assert companies is None or isinstance(companies, tuple)
-        return Environment(self.transaction, uid, self.su if su is None else su, companies)
+        # A grant belongs to this visitor: another user's environment starts without.
+        grants = self.grants if uid == self.uid else frozenset()
+        return Environment(self.transaction, uid, self.su if su is None else su, companies, grants)
 
     def with_user(self, user: int | Model) -> Environment:
         """An environment of ``user``, with security enforced (superuser mode off)."""
         uid = _user_id(user)
         return self(user=uid, su=False, company_ids=None)
+
+    def with_grant(self, model: str, record_id: int) -> Environment:
+        """This environment, plus read access to one record of ``model`` (and to the
+        lines its model lists in ``_share_includes``), as a share link gives.
+
+        Only the authentication layer makes grants, after checking the link; the
+        security layer adds them to the rules for reading, and for nothing else.
+        """
+        if model not in self.registry.specs:
+            raise KeyError(f"unknown model {model!r}")
+        return Environment(
+            self.transaction,
+            self.uid,
+            self.su,
+            self._company_ids,
+            self.grants | {(model, int(record_id))},
+        )
 
     def sudo(self, flag: bool = True) -> Environment:
         return self(su=flag)

@@ -143,11 +143,44 @@ class Text(Char):
 
 
 class Html(Char):
-    """Rich text. Sanitising (nh3) arrives with the portal; until then values are
-    stored as given and must never be rendered unescaped."""
+    """Rich text, sanitised with nh3 (:func:`bastion.sanitize.sanitize_html`) when
+    written and again when read: the value a record returns is :class:`Markup` that a
+    template may render as is, even for rows that reached the table some other way
+    (an import)."""
 
     type = "html"
     column_type = sa.Text
+
+    def to_python(self, value: object) -> object:
+        from bastion.sanitize import sanitize_html  # noqa: PLC0415 - keep fields light
+
+        text = super().to_python(value)
+        return None if text is None else str(sanitize_html(str(text)))
+
+    def to_record(self, value: object, record: Model) -> object:
+        from bastion.sanitize import sanitize_html  # noqa: PLC0415
+
+        return False if value is None else sanitize_html(str(value))
+
+
+class Binary(Field):
+    """Bytes (file contents), stored in the row. Never part of a default ``read``
+    listing of large data: callers name it explicitly."""
+
+    type = "binary"
+    column_type = sa.LargeBinary
+
+    def to_python(self, value: object) -> object:
+        if value is False or value is None:
+            return None
+        if isinstance(value, bytearray | memoryview):
+            return bytes(value)
+        if not isinstance(value, bytes):
+            raise TypeError(f"expected bytes, got {type(value).__name__}")
+        return value
+
+    def to_record(self, value: object, record: Model) -> object:
+        return False if value is None else bytes(value)  # type: ignore[call-overload]
 
 
 class Integer(Field):
@@ -363,6 +396,7 @@ class Id(Field):
 
 
 __all__ = [
+    "Binary",
     "Boolean",
     "Char",
     "Date",

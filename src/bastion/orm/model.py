@@ -38,6 +38,23 @@ class Model:
     _order: ClassVar[str] = "id"
     _rec_name: ClassVar[str | None] = None
     _parent_name: ClassVar[str | None] = None
+    # An abstract model (a mixin such as mail.thread) has no table; models list it in
+    # _inherit to receive its fields and methods.
+    _abstract: ClassVar[bool] = False
+    # Access that follows a document: (model name field, id field), as (res_model,
+    # res_id) on messages and attachments. On top of its own rules, a record is
+    # reachable for an operation only when its document is, for the operation that
+    # _access_through_ops maps it to (bastion.security decides; see rules_for).
+    _access_through: ClassVar[tuple[str, str] | None] = None
+    # One2many fields whose records a share link of this model's record also grants
+    # (an order's lines).
+    _share_includes: ClassVar[tuple[str, ...]] = ()
+    _access_through_ops: ClassVar[Mapping[str, str]] = {
+        "read": "read",
+        "create": "write",
+        "write": "write",
+        "unlink": "write",
+    }
     # set on the classes a registry composes
     _spec: ClassVar[ModelSpec]
 

@@ -54,6 +54,7 @@ class SecurityHooks(Protocol):
         self, env: Environment, model: str, fields: Iterable[str], operation: str
     ) -> None: ...
     def visible_fields(self, env: Environment, model: str, fields: Iterable[str]) -> list[str]: ...
+    def user_in(self, env: Environment, groups_spec: str) -> bool: ...
     def rule_node(self, env: Environment, model: str, operation: str) -> Node: ...
     def restriction(self, env: Environment) -> Restriction: ...
     def rule_denial(
@@ -167,7 +168,8 @@ class ModelRegistry:
     def _compose(self, name: str) -> None:
         chain = self._declared[name]
         bases = tuple(dict.fromkeys(cls for _module, cls in reversed(chain)))
-        module = next(m for m, cls in chain if cls.__dict__.get("_name") == name)
+        module, origin = next((m, cls) for m, cls in chain if cls.__dict__.get("_name") == name)
+        abstract = bool(origin.__dict__.get("_abstract", False))
         declared: dict[str, Field] = {}
         for _module, cls in chain:
             for klass in reversed(cls.__mro__):
@@ -181,7 +183,12 @@ class ModelRegistry:
             fields[attr] = value.bound(name, attr)
         composed = cast(
             type[Model],
-            type(name.replace(".", "_"), bases, {"_name": name, "__module__": bases[0].__module__}),
+            type(
+                name.replace(".", "_"),
+                bases,
+                # _abstract is not inherited: a model built on a mixin has a table.
+                {"_name": name, "_abstract": abstract, "__module__": bases[0].__module__},
+            ),
         )
         parent_name = composed._parent_name
         if parent_name is not None:
@@ -190,7 +197,15 @@ class ModelRegistry:
         for attr, fld in fields.items():
             if attr != "id":  # Model.id stays the recordset property
                 setattr(composed, attr, fld)
-        table = build_table(name, fields, self.metadata)
+        # An abstract model's table is never created: it lives in a MetaData of its own.
+        table = build_table(name, fields, sa.MetaData() if abstract else self.metadata)
+        through = composed._access_through
+        if through is not None:
+            for part in through:
+                if part not in fields or not fields[part].has_column:
+                    raise ConstructionError(
+                        f"{name}: _access_through names {part!r}, not a stored field"
+                    )
         rec_name = composed._rec_name or ("name" if "name" in fields else "id")
         spec = ModelSpec(
             model_name=name,
@@ -202,13 +217,24 @@ class ModelRegistry:
             rec_name=rec_name,
             parent_name=parent_name,
             column_fields=tuple(f for f in fields.values() if f.has_column),
+            abstract=abstract,
+            access_through=through,
+            access_through_ops=dict(composed._access_through_ops),
+            share_includes=tuple(composed._share_includes),
         )
+        for included in spec.share_includes:
+            if included not in fields or fields[included].type != "one2many":
+                raise ConstructionError(
+                    f"{name}: _share_includes names {included!r}, not a one2many"
+                )
         spec.parse_order(None)  # a wrong _order fails now, not at the first search
         composed._spec = spec
         self.specs[name] = spec
         self.classes[name] = composed
 
     def _build_relations(self, spec: ModelSpec) -> None:
+        if spec.abstract:
+            return  # built for each model that inherits the mixin
         for fld in spec.fields.values():
             if fld.comodel_name is not None and fld.comodel_name not in self._declared:
                 raise ConstructionError(

@@ -50,6 +50,10 @@ class ModelSpec:
     rec_name: str = "name"
     parent_name: str | None = None
     column_fields: tuple[Field, ...] = field(default=())
+    abstract: bool = False
+    access_through: tuple[str, str] | None = None
+    access_through_ops: dict[str, str] = field(default_factory=dict)
+    share_includes: tuple[str, ...] = ()
 
     # -- bastion.domain.schema.ModelInfo --------------------------------------------
     def field_info(self, name: str) -> Field | None:
@@ -94,7 +98,12 @@ def build_table(model_name: str, fields: dict[str, Field], metadata: sa.MetaData
     for fld in fields.values():
         if fld.has_column:
             columns.append(fld.sql_column())
-    return sa.Table(table_name(model_name), metadata, *columns, extend_existing=True)
+    name = table_name(model_name)
+    if name in metadata.tables:
+        # A model extended by another addon is composed again: build its table anew
+        # (extend_existing would keep the old Index objects and add them twice).
+        metadata.remove(metadata.tables[name])
+    return sa.Table(name, metadata, *columns)
 
 
 def build_relation_table(fld: Many2many, metadata: sa.MetaData) -> sa.Table:

@@ -21,7 +21,17 @@ from typing import TYPE_CHECKING, cast
 
 import sqlalchemy as sa
 
-from bastion.domain import FALSE, TRUE, Node, SqlCompiler, conjunction, disjunction, parse_domain
+from bastion.domain import (
+    FALSE,
+    TRUE,
+    Node,
+    Reference,
+    SqlCompiler,
+    Term,
+    conjunction,
+    disjunction,
+    parse_domain,
+)
 from bastion.domain.schema import ModelInfo
 from bastion.domain.sql import Restriction, SqlBool
 from bastion.errors import AccessError, BastionError
@@ -100,14 +110,14 @@ class SecurityPolicy:
     # -- access rights ----------------------------------------------------------------
     def model_allowed(self, env: Environment, model: str, operation: str) -> bool:
         state = self.state(env)
-        key = ("acl", env.uid, model, operation)
+        key = ("acl", env.uid, env.grants, model, operation)
         found = state.memo.get(key)
         if found is None:
             groups = state.closure_of(env.uid)
             found = any(
                 operation in row.perms and (row.group_id is None or row.group_id in groups)
                 for row in state.access.get(model, ())
-            )
+            ) or (operation == "read" and self.grant_node(env, model) != FALSE)
             state.memo[key] = found
         return bool(found)
 
@@ -229,16 +239,70 @@ class SecurityPolicy:
         if env.su:
             return TRUE
         state = self.state(env)
-        key = ("rules", env.uid, env.company_ids, model, operation)
+        key = ("rules", env.uid, env.company_ids, env.grants, model, operation)
         found = state.memo.get(key)
         if found is None:
             global_rules, group_rules = self.applicable_rules(env, model, operation)
             parts = [self.rule_domain(env, r) for r in global_rules]
             if group_rules:
                 parts.append(disjunction([self.rule_domain(env, r) for r in group_rules]))
-            found = conjunction(parts)
+            parts.append(self.document_node(env, model, operation))
+            # Without any access right of its own the user's rules do not count: only
+            # what is granted (an environment reaches here after check_model).
+            own = conjunction(parts) if self._acl_of_groups(env, model, operation) else FALSE
+            if operation == "read":
+                found = disjunction([own, self.grant_node(env, model)])
+            else:
+                found = own
             state.memo[key] = found
         return cast(Node, found)
+
+    def _acl_of_groups(self, env: Environment, model: str, operation: str) -> bool:
+        if not env.grants:
+            return True  # model_allowed said yes, or the caller checked it
+        state = self.state(env)
+        groups = state.closure_of(env.uid)
+        return any(
+            operation in row.perms and (row.group_id is None or row.group_id in groups)
+            for row in state.access.get(model, ())
+        )
+
+    def grant_node(self, env: Environment, model: str) -> Node:
+        """The records of ``model`` an environment's grants open for reading: the
+        granted record itself, and the lines its model shares (``_share_includes``)."""
+        if not env.grants:
+            return FALSE
+        parts: list[Node] = []
+        for granted_model, record_id in sorted(env.grants):
+            if granted_model == model:
+                parts.append(Term("id", "=", record_id))
+            spec = self.registry.model_info(granted_model)
+            for name in spec.share_includes:
+                field = spec.fields[name]
+                if field.comodel_name == model and field.inverse_name:
+                    parts.append(Term(field.inverse_name, "=", record_id))
+        return disjunction(parts)
+
+    def document_node(self, env: Environment, model: str, operation: str) -> Node:
+        """For a model whose access follows a document (``_access_through``, as a
+        message's ``res_model``/``res_id``): the document must be one the user may
+        ``operation`` (mapped by ``_access_through_ops``), access right and rules
+        included. TRUE for other models; a record pointing at no document, or at a
+        model the user has no right on, matches nothing."""
+        spec = self.registry.model_info(model)
+        if spec.access_through is None:
+            return TRUE
+        model_field, id_field = spec.access_through
+        wanted = spec.access_through_ops.get(operation, operation)
+        documents: list[Node] = [
+            Reference(model_field, id_field, name, self.rule_node(env, name, wanted))
+            for name, other in sorted(self.registry.specs.items())
+            if name != model
+            and not other.abstract
+            and other.access_through is None
+            and self.model_allowed(env, name, wanted)
+        ]
+        return disjunction(documents)
 
     def restriction(self, env: Environment) -> Restriction:
         """For sub-queries of a user's own domain: only the related records the user
@@ -270,6 +334,12 @@ class SecurityPolicy:
         for rule in global_rules:
             if passing(rule) != set(ids):
                 failing.append(rule.name)
+        document = self.document_node(env, model, operation)
+        if document != TRUE:
+            clause = SqlCompiler(self.registry).compile(document, spec, table)
+            query = sa.select(table.c.id).where(table.c.id.in_(ids), clause)
+            if set(env.cr.scalars(query)) != set(ids):
+                failing.append(f"access to the document ({'/'.join(spec.access_through or ())})")
         if group_rules:
             granted: set[int] = set()
             for rule in group_rules:

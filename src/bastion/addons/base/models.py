@@ -333,3 +333,50 @@ setattr(  # noqa: B010
         help="Computed from groups: a rule without groups applies to every user.",
     ),
 )
+
+
+# -- credentials and sessions ----------------------------------------------------------
+# No access-right rows name these models: only the authentication layer, as superuser,
+# reaches them (deny by default). Secrets are stored hashed; nothing here is readable
+# through any user's environment, an administrator's included.
+class ResUsersCredential(Model):
+    _name = "res.users.credential"
+    _description = "User Credentials"
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
+    password_hash = fields.Char()
+    password_changed_at = fields.Datetime()
+    totp_secret = fields.Char()
+    totp_last_step = fields.Integer()
+
+
+class ResUsersRecoveryCode(Model):
+    _name = "res.users.recovery.code"
+    _description = "Two-factor Recovery Code"
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
+    code_hash = fields.Char(required=True, index=True)
+
+
+class ResUsersSession(Model):
+    _name = "res.users.session"
+    _description = "User Session"
+    _order = "last_seen_at desc, id desc"
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
+    token_hash = fields.Char(required=True, index=True)
+    created_at = fields.Datetime(required=True)
+    last_seen_at = fields.Datetime(required=True)
+    expires_at = fields.Datetime(required=True)
+    # When the password (and second factor) were last checked: step-up looks here.
+    auth_at = fields.Datetime(required=True)
+    ip = fields.Char()
+    user_agent = fields.Char()
+
+
+class ResUsersDevice(Model):
+    """A browser trusted to skip the second factor, until it expires or is revoked."""
+
+    _name = "res.users.device"
+    _description = "Trusted Device"
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
+    token_hash = fields.Char(required=True, index=True)
+    expires_at = fields.Datetime(required=True)
+    name = fields.Char()

@@ -1,0 +1,1 @@
+"""The web layer: portal, back office, admin (FastAPI)."""
