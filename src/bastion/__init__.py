@@ -18,7 +18,7 @@ from .errors import (
     RuntimeDenial,
     ValidationError,
 )
-from .orm import SUPERUSER_ID, Command, Environment, Model, fields
+from .orm import SUPERUSER_ID, Command, Environment, Model, fields, public
 from .registry import Registry
 
 __all__ = [
@@ -37,4 +37,5 @@ __all__ = [
     "SUPERUSER_ID",
     "ValidationError",
     "fields",
+    "public",
 ]

@@ -4,6 +4,7 @@
     $ bastion serve --config bastion.toml                  # serve the portal and back office
     $ bastion user add alice --name "Alice" --type portal  # asks for the password
     $ bastion user passwd alice
+    $ bastion apikey create alice --name "sync" --days 90 --read-only
     $ bastion demo                                         # all of it, on var/demo.db
     $ bastion install sale --db sqlite:///var/app.db --addons-path ./addons
     $ bastion models --db sqlite:///var/app.db
@@ -16,7 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -36,6 +37,8 @@ USER_TYPES = {
 app = typer.Typer(help="Bastion: Odoo's security model, enforced in the data layer.")
 user_app = typer.Typer(help="Manage users: add one, change a password.")
 app.add_typer(user_app, name="user")
+apikey_app = typer.Typer(help="Manage API keys: create (shown once), list, revoke.")
+app.add_typer(apikey_app, name="apikey")
 console = Console()
 
 DbOption = Annotated[str, typer.Option("--db", envvar="BASTION_DB_URL", help="SQLAlchemy URL")]
@@ -254,6 +257,79 @@ def user_passwd(
     except BastionError as exc:
         raise _fail(exc) from None
     typer.echo(f"password of {login!r} changed; their sessions have ended")
+
+
+# -- API keys -------------------------------------------------------------------------------
+def _user(env: Any, login: str) -> Any:
+    users = env["res.users"].search([("login", "=", login)], limit=1)
+    if not users:
+        raise _fail(LookupError(f"no active user with login {login!r}"))
+    return users
+
+
+@apikey_app.command("create")
+def apikey_create(
+    login: Annotated[str, typer.Argument(help="The key's owner")],
+    name: Annotated[str, typer.Option(help="What the key is for")],
+    days: Annotated[
+        int | None, typer.Option(help="Lifetime in days (required unless administrator)")
+    ] = 90,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Only read")] = False,
+    model: Annotated[
+        list[str] | None, typer.Option(help="Limit the key to this model (repeatable)")
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Create an API key and print it (the only time it is shown)."""
+    from bastion.auth.apikeys import create_api_key  # noqa: PLC0415
+
+    try:
+        with _registry(db).transaction() as env:
+            key = create_api_key(
+                _user(env, login), name, days=days, read_only=read_only, models=model
+            )
+    except BastionError as exc:
+        raise _fail(exc) from None
+    typer.echo(key)
+
+
+@apikey_app.command("list")
+def apikey_list(
+    login: Annotated[str, typer.Argument(help="The keys' owner")], db: DbOption = DEFAULT_URL
+) -> None:
+    """List a user's API keys (never the keys themselves)."""
+    from bastion.auth.apikeys import api_keys_of  # noqa: PLC0415
+
+    with _registry(db).transaction() as env:
+        keys = api_keys_of(_user(env, login))
+    table = Table(title=f"API keys of {login}")
+    for column in ("id", "name", "scope", "models", "expires", "last used"):
+        table.add_column(column)
+    for key in keys:
+        table.add_row(
+            str(key.id),
+            key.name,
+            "read" if key.read_only else "all",
+            ", ".join(sorted(key.models or ())),
+            str(key.expires_at or "never"),
+            str(key.last_used_at or ""),
+        )
+    console.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    login: Annotated[str, typer.Argument(help="The key's owner")],
+    key_id: Annotated[int, typer.Argument(help="The key's id (from apikey list)")],
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Revoke one API key of a user."""
+    from bastion.auth.apikeys import revoke_api_key  # noqa: PLC0415
+
+    with _registry(db).transaction() as env:
+        if not revoke_api_key(_user(env, login), key_id):
+            raise _fail(LookupError(f"{login!r} has no API key {key_id}"))
+    typer.echo(f"API key {key_id} of {login!r} revoked")
 
 
 def main() -> None:

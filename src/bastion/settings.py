@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # Groups (XML ids) whose members must enrol in two-factor authentication.
     require_2fa_groups: list[str] = Field(default_factory=list)
     page_size: int = Field(default=20, ge=1, le=200)
+    # The database name RPC clients pass (Odoo's "db" argument); one per server.
+    db_name: str = "bastion"
+    # Requests per API key (REST), in the notation of the limits library.
+    api_rate_limit: str = "600 per 1 minute"
 
     @field_validator("secret_key")
     @classmethod

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -31,7 +32,18 @@ SUPERUSER_ID = 1
 RecordCache = dict[str, dict[int, dict[str, object]]]
 # Read access granted to single records beyond the user's own rights (share links).
 Grants = frozenset[tuple[str, int]]
-EnvKey = tuple[int, bool, tuple[int, ...] | None, Grants]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a credential may do at most, within the user's rights (an API key's
+    scope): only read, and/or only some models. None: no narrowing."""
+
+    read_only: bool = False
+    models: frozenset[str] | None = None
+
+
+EnvKey = tuple[int, bool, tuple[int, ...] | None, Grants, Scope | None]
 
 
 class Transaction:
@@ -72,6 +84,7 @@ class Environment:
         su: bool,
         company_ids: tuple[int, ...] | None = None,
         grants: Grants = frozenset(),
+        scope: Scope | None = None,
     ) -> None:
         self.transaction = transaction
         self.registry = transaction.registry
@@ -79,7 +92,8 @@ class Environment:
         self.su = su
         self._company_ids = company_ids
         self.grants = grants
-        self.key: EnvKey = (uid, su, company_ids, grants)
+        self.scope = scope
+        self.key: EnvKey = (uid, su, company_ids, grants, scope)
         self._effective_companies: tuple[int, ...] | None = None
 
     def __repr__(self) -> str:
@@ -131,9 +145,17 @@ class Environment:
         uid = self.uid if user is None else _user_id(user)
         companies = self._company_ids if company_ids is False else company_ids
         assert companies is None or isinstance(companies, tuple)
-        # A grant belongs to this visitor: another user's environment starts without.
-        grants = self.grants if uid == self.uid else frozenset()
-        return Environment(self.transaction, uid, self.su if su is None else su, companies, grants)
+        # A grant or a scope belongs to this caller: another user's environment starts
+        # without them.
+        same = uid == self.uid
+        return Environment(
+            self.transaction,
+            uid,
+            self.su if su is None else su,
+            companies,
+            self.grants if same else frozenset(),
+            self.scope if same else None,
+        )
 
     def with_user(self, user: int | Model) -> Environment:
         """An environment of ``user``, with security enforced (superuser mode off)."""
@@ -155,6 +177,13 @@ class Environment:
             self.su,
             self._company_ids,
             self.grants | {(model, int(record_id))},
+            self.scope,
+        )
+
+    def with_scope(self, scope: Scope | None) -> Environment:
+        """This environment, narrowed to what ``scope`` allows (never widened)."""
+        return Environment(
+            self.transaction, self.uid, self.su, self._company_ids, self.grants, scope
         )
 
     def sudo(self, flag: bool = True) -> Environment:

@@ -12,12 +12,12 @@ so a denial or an error leaves nothing written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import sqlalchemy as sa
 
-from bastion.errors import AccessError, MissingError
+from bastion.errors import AccessError, ConstructionError, MissingError
 
 from . import crud
 from .fields import Field
@@ -27,6 +27,27 @@ if TYPE_CHECKING:
     from .schema import ModelSpec
 
 Domain = Sequence[object] | str
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC_MARK = "__bastion_public__"
+
+
+def public(method: F) -> F:
+    """Make a model method callable through the external API (RPC and REST).
+
+    >>> class SaleOrder(Model):
+    ...     @public
+    ...     def action_confirm(self) -> bool: ...
+
+    Nothing else is: the API calls the CRUD methods and methods marked so, and refuses
+    every other name (Odoo lets RPC call any method not starting with ``_``). The
+    method runs in the caller's environment, so access rights and rules apply to
+    what it does; it must still treat its arguments as untrusted.
+    """
+    name = getattr(method, "__name__", "")
+    if not name or name.startswith("_"):
+        raise ConstructionError(f"@public cannot expose {name!r}: private names stay private")
+    setattr(method, PUBLIC_MARK, True)
+    return method
 
 
 class Model:

@@ -22,7 +22,7 @@ from bastion.errors import ConstructionError
 
 from .environment import SUPERUSER_ID, Environment, Transaction
 from .fields import Field, Many2many
-from .model import Model
+from .model import PUBLIC_MARK, Model
 from .schema import (
     ModelSpec,
     build_relation_table,
@@ -61,6 +61,17 @@ class SecurityHooks(Protocol):
         self, env: Environment, model: str, operation: str, ids: list[int]
     ) -> AccessError: ...
     def changed(self, env: Environment, model: str, fields: set[str] | None) -> None: ...
+
+
+def _public_methods(cls: type[Model]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            if callable(value) and getattr(value, PUBLIC_MARK, False):
+                found[attr] = value
+            elif attr in found:  # overridden without the mark: no longer public
+                del found[attr]
+    return found
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -221,6 +232,7 @@ class ModelRegistry:
             access_through=through,
             access_through_ops=dict(composed._access_through_ops),
             share_includes=tuple(composed._share_includes),
+            public_methods=_public_methods(composed),
         )
         for included in spec.share_includes:
             if included not in fields or fields[included].type != "one2many":

@@ -12,6 +12,7 @@ names with ``.`` replaced by ``_``, as in Odoo.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,9 @@ class ModelSpec:
     access_through: tuple[str, str] | None = None
     access_through_ops: dict[str, str] = field(default_factory=dict)
     share_includes: tuple[str, ...] = ()
+    # Methods marked @public, by name: the only ones the external API may call
+    # besides CRUD (looked up here, never with getattr on a name from a request).
+    public_methods: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
     # -- bastion.domain.schema.ModelInfo --------------------------------------------
     def field_info(self, name: str) -> Field | None:

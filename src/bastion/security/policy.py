@@ -109,6 +109,12 @@ class SecurityPolicy:
 
     # -- access rights ----------------------------------------------------------------
     def model_allowed(self, env: Environment, model: str, operation: str) -> bool:
+        scope = env.scope
+        if scope is not None and not env.su:
+            if scope.read_only and operation != "read":
+                return False
+            if scope.models is not None and model not in scope.models:
+                return False
         state = self.state(env)
         key = ("acl", env.uid, env.grants, model, operation)
         found = state.memo.get(key)
@@ -124,6 +130,19 @@ class SecurityPolicy:
     def check_model(self, env: Environment, model: str, operation: str) -> None:
         if env.su or self.model_allowed(env, model, operation):
             return
+        scope = env.scope
+        if scope is not None and (
+            (scope.read_only and operation != "read")
+            or (scope.models is not None and model not in scope.models)
+        ):
+            raise AccessError(
+                f"This API key does not allow to {operation} '{model}' records (its scope: "
+                + ("read only" if scope.read_only else "read and write")
+                + (f", models {', '.join(sorted(scope.models))}" if scope.models else "")
+                + ").",
+                model=model,
+                operation=operation,
+            )
         state = self.state(env)
         granting = sorted(
             {

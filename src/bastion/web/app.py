@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
+from bastion.api import rest, rpc
 from bastion.errors import AccessError, MissingError
 from bastion.registry import Registry
 from bastion.settings import Settings
@@ -61,6 +62,8 @@ def create_app(settings: Settings, registry: Registry | None = None) -> ASGIApp:
     app = FastAPI(title="Bastion", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.bastion = state
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(rpc.router)
+    app.include_router(rest.router)
     app.include_router(login.router)
     app.include_router(preferences.router)
     app.include_router(share.router)

@@ -7,8 +7,10 @@
     GET  /my/security/confirm                 step-up: type the password again
     GET/POST /my/security/totp                enrol in two-factor authentication
     POST /my/security/totp/disable            turn it off
+    POST /my/security/apikeys                 create an API key (shown once)
+    POST /my/security/apikeys/{id}/revoke     revoke one of my keys
 
-Changing the password or the second factor asks for the password again when the last
+Changing the second factor or creating an API key asks for the password again when the last
 check is older than ``stepup_minutes``, ends every other session of the user and gives
 this session a new token (a copy of the old cookie is worthless).
 """
@@ -31,6 +33,12 @@ from bastion.auth.accounts import (
     has_second_factor,
     set_password,
     store_recovery_codes,
+)
+from bastion.auth.apikeys import (
+    api_keys_of,
+    create_api_key,
+    revoke_all_api_keys,
+    revoke_api_key,
 )
 from bastion.auth.totp import new_recovery_codes, new_totp_secret, qr_svg, totp_uri
 from bastion.errors import ValidationError
@@ -59,7 +67,12 @@ def _end_other_sessions(v: Visit) -> None:
 def _page(v: Visit, status: int = 200, **values: object) -> Response:
     assert v.session is not None
     me = v.env["res.users"].browse(v.session.user_id).read(["login", "name"])[0]
-    defaults: dict[str, object] = {"error": None, "notice": None, "recovery_codes": None}
+    defaults: dict[str, object] = {
+        "error": None,
+        "notice": None,
+        "recovery_codes": None,
+        "new_key": None,
+    }
     return v.render(
         "security.html",
         status,
@@ -67,6 +80,7 @@ def _page(v: Visit, status: int = 200, **values: object) -> Response:
         sessions=v.app.sessions.of_user(v.su, v.session.user_id),
         current=v.session.id,
         has_totp=has_second_factor(v.su["res.users"].browse(v.session.user_id)),
+        api_keys=api_keys_of(v.su["res.users"].browse(v.session.user_id)),
         **{**defaults, **values},
     )
 
@@ -84,6 +98,7 @@ def change_password(
     current: Annotated[str, Form()] = "",
     new: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
+    revoke_keys: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     with visit(request) as v:
@@ -104,7 +119,13 @@ def change_password(
             return _page(v, 400, error=str(exc))
         v.app.sessions.confirm_password(v.su, v.session)
         _end_other_sessions(v)
-        return _page(v, notice="Password changed. Your other sessions have ended.")
+        notice = "Password changed. Your other sessions have ended."
+        # API keys outlive a password change (integrations keep running) unless the
+        # user asks: after a suspected compromise, they should.
+        if revoke_keys:
+            count = revoke_all_api_keys(user)
+            notice += f" {count} API key(s) revoked."
+        return _page(v, notice=notice)
 
 
 @router.post("/my/security/sessions/end-others")
@@ -252,3 +273,51 @@ def totp_disable(request: Request, csrf_token: Annotated[str, Form()] = "") -> R
         disable_totp(v.su["res.users"].browse(v.session.user_id))
         _end_other_sessions(v)
         return _page(v, notice="Two-factor authentication is off.")
+
+
+# -- API keys ---------------------------------------------------------------------------------
+@router.post("/my/security/apikeys")
+def create_key(
+    request: Request,
+    name: Annotated[str, Form()] = "",
+    days: Annotated[str, Form()] = "90",
+    read_only: Annotated[str, Form()] = "",
+    models: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    with visit(request) as v:
+        v.require_login(enrolment_page=True)
+        assert v.session is not None
+        try:
+            v.check_csrf(csrf_token)
+        except CsrfError as exc:
+            return _page(v, 403, error=str(exc))
+        if _stepup_needed(v):
+            return v.redirect("/my/security/confirm?next=" + quote("/my/security"))
+        user = v.su["res.users"].browse(v.session.user_id)
+        try:
+            lifetime = int(days) if days.strip() else None
+        except ValueError:
+            return _page(v, 400, error="The key's lifetime is a number of days.")
+        names = [m.strip() for m in models.split(",") if m.strip()]
+        try:
+            key = create_api_key(
+                user, name, days=lifetime, read_only=bool(read_only), models=names or None
+            )
+        except ValidationError as exc:
+            return _page(v, 400, error=str(exc))
+        return _page(v, notice="API key created. Copy it now: it is not shown again.", new_key=key)
+
+
+@router.post("/my/security/apikeys/{key_id}/revoke")
+def revoke_key(request: Request, key_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
+    with visit(request) as v:
+        v.require_login(enrolment_page=True)
+        assert v.session is not None
+        try:
+            v.check_csrf(csrf_token)
+        except CsrfError as exc:
+            return _page(v, 403, error=str(exc))
+        # Only the user's own keys: another user's key id revokes nothing.
+        revoked = revoke_api_key(v.su["res.users"].browse(v.session.user_id), key_id)
+        return _page(v, notice="API key revoked." if revoked else "No such API key.")

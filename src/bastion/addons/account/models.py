@@ -14,11 +14,12 @@ and ``button_cancel`` write in the caller's environment: their rights apply.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bastion.errors import ValidationError
 from bastion.orm import Model, fields
+from bastion.orm.defaults import as_batch, current_company, next_names, refuse_computed
 
 # One flat rate: the demo has no tax engine.
 TAX_RATE = 0.10
@@ -34,24 +35,6 @@ NAME_PREFIXES = {
 }
 
 
-def _current_company(records: Model) -> object:
-    return records.env.company.id or False
-
-
-def _batch(
-    vals_list: Mapping[str, object] | Sequence[Mapping[str, object]],
-) -> list[dict[str, Any]]:
-    if isinstance(vals_list, Mapping):
-        return [dict(vals_list)]
-    return [dict(vals) for vals in vals_list]
-
-
-def _refuse_computed(model: str, vals: Mapping[str, object], names: Iterable[str]) -> None:
-    for name in names:
-        if name in vals:
-            raise ValidationError(f"{model}.{name} is computed from the lines, not written")
-
-
 def next_move_name(moves: Model, move_type: str, year: int, width: int = 5) -> str:
     """The name that follows the highest ``INV/<year>/<digits>`` of that type.
 
@@ -59,12 +42,7 @@ def next_move_name(moves: Model, move_type: str, year: int, width: int = 5) -> s
     'INV/2026/00013'
     """
     prefix = f"{NAME_PREFIXES[move_type]}/{year}/"
-    # LIKE's "_" is exactly one character: only names of the numbered shape compete.
-    found = moves.sudo().search(
-        [("name", "=like", prefix + "_" * width)], order="name desc", limit=20
-    )
-    last = next((int(s) for n in found.mapped("name") if (s := n[len(prefix) :]).isdigit()), 0)
-    return f"{prefix}{last + 1:0{width}d}"
+    return next_names(moves, prefix, 1, width=width)[0]
 
 
 class AccountMove(Model):
@@ -76,7 +54,7 @@ class AccountMove(Model):
 
     name = fields.Char(string="Number", required=True, default=DRAFT_NAME, index=True)
     partner_id = fields.Many2one("res.partner", string="Partner", index=True)
-    company_id = fields.Many2one("res.company", index=True, default=_current_company)
+    company_id = fields.Many2one("res.company", index=True, default=current_company)
     move_type = fields.Selection(
         [
             ("entry", "Journal Entry"),
@@ -113,16 +91,16 @@ class AccountMove(Model):
     amount_residual = fields.Float(string="Amount Due", readonly=True)
 
     def create(self, vals_list: Mapping[str, object] | Sequence[Mapping[str, object]]) -> Any:
-        batch = _batch(vals_list)
+        batch = as_batch(vals_list)
         for vals in batch:
-            _refuse_computed(self._name, vals, MOVE_COMPUTED)
+            refuse_computed(self._name, vals, MOVE_COMPUTED)
         moves = super().create(batch)
         moves.sudo()._subscribe_partners()
         moves.sudo()._recompute_amounts()
         return moves
 
     def write(self, vals: Mapping[str, object]) -> bool:
-        _refuse_computed(self._name, vals, MOVE_COMPUTED)
+        refuse_computed(self._name, vals, MOVE_COMPUTED)
         super().write(vals)
         if "payment_state" in vals:
             self.sudo()._recompute_amounts()
@@ -202,9 +180,9 @@ class AccountMoveLine(Model):
     price_subtotal = fields.Float(string="Subtotal", readonly=True)
 
     def create(self, vals_list: Mapping[str, object] | Sequence[Mapping[str, object]]) -> Any:
-        batch = _batch(vals_list)
+        batch = as_batch(vals_list)
         for vals in batch:
-            _refuse_computed(self._name, vals, LINE_COMPUTED)
+            refuse_computed(self._name, vals, LINE_COMPUTED)
             quantity = vals.get("quantity", 1.0)
             price = vals.get("price_unit") or 0.0
             if isinstance(quantity, int | float) and isinstance(price, int | float):
@@ -214,7 +192,7 @@ class AccountMoveLine(Model):
         return lines
 
     def write(self, vals: Mapping[str, object]) -> bool:
-        _refuse_computed(self._name, vals, LINE_COMPUTED)
+        refuse_computed(self._name, vals, LINE_COMPUTED)
         before = self.sudo().mapped("move_id")
         super().write(vals)
         lines = self.sudo()

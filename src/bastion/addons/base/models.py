@@ -380,3 +380,23 @@ class ResUsersDevice(Model):
     token_hash = fields.Char(required=True, index=True)
     expires_at = fields.Datetime(required=True)
     name = fields.Char()
+
+
+class ResUsersApikey(Model):
+    """An API key: shown once at creation, stored as the SHA-256 of the key with its
+    first characters in clear as an index (``key_index``), as Odoo does."""
+
+    _name = "res.users.apikey"
+    _description = "API Key"
+    _order = "id desc"
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
+    name = fields.Char(required=True)
+    key_index = fields.Char(required=True, index=True)
+    key_hash = fields.Char(required=True)
+    # "all", or "read": read-only
+    scope = fields.Selection([("all", "Read and write"), ("read", "Read only")], default="all")
+    # Comma-separated model names the key is limited to; empty: every model.
+    models = fields.Char()
+    created_at = fields.Datetime(required=True)
+    expires_at = fields.Datetime()
+    last_used_at = fields.Datetime()

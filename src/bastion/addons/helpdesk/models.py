@@ -12,36 +12,19 @@ conversation is the ticket's public messages.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bastion.errors import ValidationError
 from bastion.orm import Model, fields
+from bastion.orm.defaults import current_company, next_names, now
 
 CLOSED_STAGES = ("solved", "cancelled")
 
 
-def _now(_records: Model) -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-
-
-def _current_company(records: Model) -> object:
-    return records.env.company.id or False
-
-
-def next_numbers(tickets: Model, count: int, prefix: str = "T", width: int = 5) -> list[str]:
-    """The ``count`` numbers that follow the highest ``T<digits>`` in use.
-
-    >>> next_numbers(env["helpdesk.ticket"], 2)       # doctest: +SKIP
-    ['T00008', 'T00009']
-    """
-    # LIKE's "_" is exactly one character: only numbers of the usual shape compete.
-    found = tickets.sudo().search(
-        [("number", "=like", prefix + "_" * width)], order="number desc", limit=20
-    )
-    last = next((int(s) for n in found.mapped("number") if (s := n[len(prefix) :]).isdigit()), 0)
-    return [f"{prefix}{number:0{width}d}" for number in range(last + 1, last + 1 + count)]
+def next_numbers(tickets: Model, count: int) -> list[str]:
+    """The ``count`` ticket numbers that follow the highest ``T<digits>`` in use."""
+    return next_names(tickets, "T", count, field="number")
 
 
 class HelpdeskTicket(Model):
@@ -54,7 +37,7 @@ class HelpdeskTicket(Model):
     number = fields.Char(string="Ticket Number", readonly=True, index=True)
     partner_id = fields.Many2one("res.partner", string="Customer", index=True)
     user_id = fields.Many2one("res.users", string="Assigned to", index=True)
-    company_id = fields.Many2one("res.company", index=True, default=_current_company)
+    company_id = fields.Many2one("res.company", index=True, default=current_company)
     stage = fields.Selection(
         [
             ("new", "New"),
@@ -72,7 +55,7 @@ class HelpdeskTicket(Model):
     )
     description = fields.Html(help="Shown to the customer on the portal.")
     internal_note = fields.Text(groups="helpdesk.group_helpdesk_user")
-    date_open = fields.Datetime(string="Opened", default=_now, required=True)
+    date_open = fields.Datetime(string="Opened", default=now, required=True)
     date_closed = fields.Datetime(string="Closed")
 
     def create(self, vals_list: Mapping[str, object] | Sequence[Mapping[str, object]]) -> Any:
@@ -83,7 +66,7 @@ class HelpdeskTicket(Model):
         for vals, number in zip(batch, next_numbers(self, len(batch)), strict=True):
             vals["number"] = number
             if vals.get("stage") in CLOSED_STAGES and not vals.get("date_closed"):
-                vals["date_closed"] = _now(self)
+                vals["date_closed"] = now(self)
         tickets = super().create(batch)
         tickets.sudo()._subscribe_customers()
         return tickets
@@ -94,7 +77,7 @@ class HelpdeskTicket(Model):
         vals = dict(vals)
         stage = vals.get("stage")
         if stage in CLOSED_STAGES and "date_closed" not in vals:
-            vals["date_closed"] = _now(self)
+            vals["date_closed"] = now(self)
         elif stage is not None and stage not in CLOSED_STAGES and "date_closed" not in vals:
             vals["date_closed"] = False
         return super().write(vals)

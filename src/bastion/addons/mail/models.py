@@ -11,19 +11,15 @@ record rules. Message bodies are Html: sanitised when written.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from typing import Any
 
 from bastion.orm import Model, fields
+from bastion.orm.defaults import now
 from bastion.sanitize import plaintext_to_html
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-
-
-def _now(_records: Model) -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 class MailThread(Model):
@@ -88,7 +84,7 @@ class MailMessage(Model):
     # The author's name as shown when posting: readers who may not read the author's
     # partner (a customer reading a staff reply) still see who wrote.
     author_name = fields.Char()
-    date = fields.Datetime(default=_now, required=True)
+    date = fields.Datetime(default=now, required=True)
     message_type = fields.Selection(
         [("comment", "Comment"), ("notification", "System notification")],
         default="comment",

@@ -17,16 +17,9 @@ from typing import Any
 
 from bastion.errors import ValidationError
 from bastion.orm import Model, fields
+from bastion.orm.defaults import current_user, now
 
 MAX_DAYS = 90
-
-
-def _now(_records: Model) -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-
-
-def _current_user(records: Model) -> int:
-    return records.env.uid
 
 
 class PortalShare(Model):
@@ -43,8 +36,8 @@ class PortalShare(Model):
     # The SHA-256 of the link's random part: useless without the link, which is also
     # signed with the server's key.
     token_hash = fields.Char(required=True, index=True, readonly=True)
-    created_by = fields.Many2one("res.users", default=_current_user, readonly=True)
-    created_at = fields.Datetime(default=_now, required=True, readonly=True)
+    created_by = fields.Many2one("res.users", default=current_user, readonly=True)
+    created_at = fields.Datetime(default=now, required=True, readonly=True)
     expires_at = fields.Datetime(required=True)
     revoked = fields.Boolean(default=False)
     use_count = fields.Integer(default=0, readonly=True)
@@ -55,7 +48,7 @@ class PortalShare(Model):
         for vals in batch:
             expires = vals.get("expires_at")
             if isinstance(expires, dt.datetime):
-                longest = _now(self) + dt.timedelta(days=MAX_DAYS, minutes=1)
+                longest = now(self) + dt.timedelta(days=MAX_DAYS, minutes=1)
                 if expires > longest:
                     raise ValidationError(
                         f"portal.share.expires_at: a link lasts at most {MAX_DAYS} days"

@@ -13,10 +13,7 @@
 from __future__ import annotations
 
 from bastion.orm import Model, fields
-
-
-def _current_company(records: Model) -> object:
-    return records.env.company.id or False
+from bastion.orm.defaults import current_company
 
 
 class ProjectProject(Model):
@@ -28,7 +25,7 @@ class ProjectProject(Model):
     name = fields.Char(required=True, index=True)
     partner_id = fields.Many2one("res.partner", string="Customer", index=True)
     user_id = fields.Many2one("res.users", string="Project Manager", index=True)
-    company_id = fields.Many2one("res.company", index=True, default=_current_company)
+    company_id = fields.Many2one("res.company", index=True, default=current_company)
     privacy_visibility = fields.Selection(
         [
             ("followers", "Invited internal users"),
@@ -74,7 +71,7 @@ class ProjectTask(Model):
     user_ids = fields.Many2many(
         "res.users", "project_task_user_rel", "task_id", "user_id", string="Assignees"
     )
-    company_id = fields.Many2one("res.company", index=True, default=_current_company)
+    company_id = fields.Many2one("res.company", index=True, default=current_company)
     stage = fields.Selection(
         [
             ("todo", "To Do"),

@@ -12,54 +12,17 @@ The customer follows each new order, as in Odoo.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bastion.errors import ValidationError
 from bastion.orm import Model, fields
+from bastion.orm.defaults import as_batch, current_company, next_names, now, refuse_computed
 
 # One flat rate: the demo has no tax engine.
 TAX_RATE = 0.10
 ORDER_COMPUTED = ("amount_untaxed", "amount_tax", "amount_total", "margin")
 LINE_COMPUTED = ("price_subtotal",)
 NEW_NAME = "New"
-
-
-def _now(_records: Model) -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-
-
-def _current_company(records: Model) -> object:
-    return records.env.company.id or False
-
-
-def _batch(
-    vals_list: Mapping[str, object] | Sequence[Mapping[str, object]],
-) -> list[dict[str, Any]]:
-    if isinstance(vals_list, Mapping):
-        return [dict(vals_list)]
-    return [dict(vals) for vals in vals_list]
-
-
-def _refuse_computed(model: str, vals: Mapping[str, object], names: Iterable[str]) -> None:
-    for name in names:
-        if name in vals:
-            raise ValidationError(f"{model}.{name} is computed from the lines, not written")
-
-
-def next_names(records: Model, prefix: str, count: int, width: int = 5) -> list[str]:
-    """The ``count`` names that follow the highest ``<prefix><digits>`` name in use.
-
-    >>> next_names(env["sale.order"], "S", 2)        # doctest: +SKIP
-    ['S00042', 'S00043']
-    """
-    # LIKE's "_" is exactly one character: only names of the numbered shape compete.
-    found = records.sudo().search(
-        [("name", "=like", prefix + "_" * width)], order="name desc", limit=20
-    )
-    last = next((int(s) for n in found.mapped("name") if (s := n[len(prefix) :]).isdigit()), 0)
-    return [f"{prefix}{number:0{width}d}" for number in range(last + 1, last + 1 + count)]
 
 
 class ProductProduct(Model):
@@ -85,8 +48,8 @@ class SaleOrder(Model):
     name = fields.Char(string="Order Reference", required=True, default=NEW_NAME, index=True)
     partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True)
     user_id = fields.Many2one("res.users", string="Salesperson", index=True)
-    company_id = fields.Many2one("res.company", index=True, default=_current_company)
-    date_order = fields.Datetime(string="Order Date", required=True, default=_now)
+    company_id = fields.Many2one("res.company", index=True, default=current_company)
+    date_order = fields.Datetime(string="Order Date", required=True, default=now)
     validity_date = fields.Date(string="Expiration")
     state = fields.Selection(
         [
@@ -109,10 +72,10 @@ class SaleOrder(Model):
     internal_note = fields.Text(groups="sale.group_sale_salesman")
 
     def create(self, vals_list: Mapping[str, object] | Sequence[Mapping[str, object]]) -> Any:
-        batch = _batch(vals_list)
+        batch = as_batch(vals_list)
         unnamed = [vals for vals in batch if vals.get("name") in (None, False, NEW_NAME)]
         for vals in batch:
-            _refuse_computed(self._name, vals, ORDER_COMPUTED)
+            refuse_computed(self._name, vals, ORDER_COMPUTED)
         for vals, name in zip(unnamed, next_names(self, "S", len(unnamed)), strict=True):
             vals["name"] = name
         orders = super().create(batch)
@@ -120,7 +83,7 @@ class SaleOrder(Model):
         return orders
 
     def write(self, vals: Mapping[str, object]) -> bool:
-        _refuse_computed(self._name, vals, ORDER_COMPUTED)
+        refuse_computed(self._name, vals, ORDER_COMPUTED)
         return super().write(vals)
 
     def _subscribe_customers(self) -> None:
@@ -169,10 +132,10 @@ class SaleOrderLine(Model):
     purchase_price = fields.Float(string="Cost", groups="sale.group_sale_manager")
 
     def create(self, vals_list: Mapping[str, object] | Sequence[Mapping[str, object]]) -> Any:
-        batch = _batch(vals_list)
+        batch = as_batch(vals_list)
         products = self.env["product.product"].sudo()
         for vals in batch:
-            _refuse_computed(self._name, vals, LINE_COMPUTED)
+            refuse_computed(self._name, vals, LINE_COMPUTED)
             chosen = vals.get("product_id")
             product_id = chosen.id if isinstance(chosen, Model) else chosen
             product = products.browse(product_id) if isinstance(product_id, int) else None
@@ -197,7 +160,7 @@ class SaleOrderLine(Model):
         return lines
 
     def write(self, vals: Mapping[str, object]) -> bool:
-        _refuse_computed(self._name, vals, LINE_COMPUTED)
+        refuse_computed(self._name, vals, LINE_COMPUTED)
         before = self.sudo().mapped("order_id")
         super().write(vals)
         lines = self.sudo()

@@ -1,0 +1,59 @@
+"""Helpers that business models share: default values, batches, numbering.
+
+>>> class SaleOrder(Model):
+...     date_order = fields.Datetime(default=now)
+...     company_id = fields.Many2one("res.company", default=current_company)
+>>> next_names(env["sale.order"], "S", 2)        # doctest: +SKIP
+['S00042', 'S00043']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bastion.errors import ValidationError
+
+if TYPE_CHECKING:
+    from .model import Model
+
+
+def now(_records: Model) -> dt.datetime:
+    """Naive UTC to the second, as Datetime columns store it."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def current_company(records: Model) -> object:
+    return records.env.company.id or False
+
+
+def current_user(records: Model) -> int:
+    return records.env.uid
+
+
+def as_batch(
+    vals_list: Mapping[str, object] | Sequence[Mapping[str, object]],
+) -> list[dict[str, Any]]:
+    """What ``create`` was given, as a list of dicts (copies: overrides may add keys)."""
+    if isinstance(vals_list, Mapping):
+        return [dict(vals_list)]
+    return [dict(vals) for vals in vals_list]
+
+
+def refuse_computed(model: str, vals: Mapping[str, object], names: Iterable[str]) -> None:
+    for name in names:
+        if name in vals:
+            raise ValidationError(f"{model}.{name} is computed, not written")
+
+
+def next_names(
+    records: Model, prefix: str, count: int, *, field: str = "name", width: int = 5
+) -> list[str]:
+    """The ``count`` names that follow the highest ``<prefix><digits>`` in ``field``."""
+    # LIKE's "_" is exactly one character: only names of the numbered shape compete.
+    found = records.sudo().search(
+        [(field, "=like", prefix + "_" * width)], order=f"{field} desc", limit=20
+    )
+    last = next((int(s) for n in found.mapped(field) if (s := n[len(prefix) :]).isdigit()), 0)
+    return [f"{prefix}{number:0{width}d}" for number in range(last + 1, last + 1 + count)]
