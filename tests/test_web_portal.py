@@ -508,3 +508,37 @@ def test_internal_roles_see_what_their_rules_allow(app: object, world: World) ->
                 {"user_id": False}
             )
             env["res.users"].search([("login", "=", "rep")]).write({"active": False})
+
+
+def test_a_customer_opens_a_ticket_for_its_own_company(app: object, world: World) -> None:
+    a = client(app, world.a.portal_login)
+    assert 'id="new-ticket"' in a.get("/my/tickets").text
+    bad = a.submit("/my/tickets/new", "/my/tickets/new", {"name": " ", "description": "kept"})
+    assert bad.status_code == 400 and ">kept</textarea>" in bad.text
+    created = a.submit(
+        "/my/tickets/new",
+        "/my/tickets/new",
+        {"name": "Printer <b>jam</b>", "description": "It <script>x</script> jams."},
+    )
+    assert created.status_code == 303
+    page = a.get(created.headers["location"])
+    assert "Printer &lt;b&gt;jam&lt;/b&gt;" in page.text and "<script>" not in page.text
+    b = client(app, world.b.portal_login)
+    assert b.get(created.headers["location"]).status_code == 404
+    with world.registry.transaction() as env:
+        ticket = env["helpdesk.ticket"].search([("name", "=", "Printer <b>jam</b>")])
+        assert ticket.partner_id.commercial_partner_id.id == world.a.company
+        ticket.unlink()
+
+
+def test_staff_without_helpdesk_rights_open_no_ticket_here(app: object, world: World) -> None:
+    with world.registry.transaction() as env:
+        clerk = env["res.users"].create(
+            {
+                "login": "clerk",
+                "name": "Clerk",
+                "group_ids": [Command.link(env.ref("base.group_user").id)],
+            }
+        )
+        set_password(clerk, PASSWORD)
+    assert client(app, "clerk").get("/my/tickets/new").status_code == 404

@@ -5,6 +5,7 @@
     GET  /my/{kind}/{id}                  one document, its lines and messages
     GET  /my/{kind}/{id}/print            a printable view (orders, invoices)
     POST /my/{kind}/{id}/messages         post a message (tasks, tickets)
+    GET/POST /my/tickets/new              open a ticket (for the user's own company)
     GET  /my/attachments/{id}             download an attachment
 
 Every read goes through the visitor's own environment: record rules decide, in SQL,
@@ -25,6 +26,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from bastion.errors import AccessError, ValidationError
+from bastion.sanitize import plaintext_to_html
 from bastion.web.csrf import CsrfError
 
 from .context import NotFound, Visit, visit
@@ -88,6 +90,67 @@ def download(request: Request, attachment_id: int) -> Response:
         return v.finish(response)
 
 
+# -- opening a ticket ---------------------------------------------------------------------
+TICKET_MODEL = "helpdesk.ticket"
+MAX_SUBJECT = 200
+
+
+def _ticket_form(v: Visit, status: int = 200, **values: object) -> Response:
+    defaults: dict[str, object] = {"error": None, "typed": {"name": "", "description": ""}}
+    return v.render("portal/ticket_new.html", status, **{**defaults, **values})
+
+
+def _may_open_tickets(v: Visit) -> bool:
+    return TICKET_MODEL in v.env and v.env[TICKET_MODEL].has_access("create")
+
+
+@router.get("/my/tickets/new")
+def ticket_form(request: Request) -> Response:
+    with visit(request) as v:
+        v.require_login()
+        if not _may_open_tickets(v):
+            raise NotFound
+        return _ticket_form(v)
+
+
+@router.post("/my/tickets/new")
+def ticket_create(
+    request: Request,
+    name: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    with visit(request) as v:
+        v.require_login()
+        if not _may_open_tickets(v):
+            raise NotFound
+        typed = {"name": name, "description": description}
+        try:
+            v.check_csrf(csrf_token)
+        except CsrfError as exc:
+            return _ticket_form(v, 403, error=str(exc), typed=typed)
+        subject = name.strip()
+        if not subject or len(subject) > MAX_SUBJECT:
+            error = f"Give the ticket a subject of 1 to {MAX_SUBJECT} characters."
+            return _ticket_form(v, 400, error=error, typed=typed)
+        if len(description) > MAX_MESSAGE:
+            error = f"A description holds at most {MAX_MESSAGE} characters."
+            return _ticket_form(v, 400, error=error, typed=typed)
+        try:
+            with v.env.savepoint():
+                # The portal create rule decides: a ticket for the user's own company.
+                ticket = v.env[TICKET_MODEL].create(
+                    {
+                        "name": subject,
+                        "description": str(plaintext_to_html(description)),
+                        "partner_id": v.user.partner_id.id,
+                    }
+                )
+        except (AccessError, ValidationError) as exc:
+            return _ticket_form(v, 403, error=str(exc), typed=typed)
+        return v.redirect(f"/my/tickets/{ticket.id}")
+
+
 @router.get("/my/{kind}")
 def document_list(
     request: Request,
@@ -129,6 +192,7 @@ def document_list(
             pages=pages,
             sortby=sortby,
             search=search,
+            new_ticket=doc.model == TICKET_MODEL and _may_open_tickets(v),
         )
 
 

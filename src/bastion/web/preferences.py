@@ -64,6 +64,17 @@ def _end_other_sessions(v: Visit) -> None:
     v.set_cookie(SESSION_COOKIE, token)
 
 
+def _refused(v: Visit, csrf_token: str) -> Response | None:
+    """The page to answer a form post with when it may not proceed: no login (raises
+    to the login page) or a bad CSRF token (the page again, 403); None: go on."""
+    v.require_login(enrolment_page=True)
+    try:
+        v.check_csrf(csrf_token)
+    except CsrfError as exc:
+        return _page(v, 403, error=str(exc))
+    return None
+
+
 def _page(v: Visit, status: int = 200, **values: object) -> Response:
     assert v.session is not None
     me = v.env["res.users"].browse(v.session.user_id).read(["login", "name"])[0]
@@ -102,12 +113,9 @@ def change_password(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     with visit(request) as v:
-        v.require_login(enrolment_page=True)
+        if (refused := _refused(v, csrf_token)) is not None:
+            return refused
         assert v.session is not None
-        try:
-            v.check_csrf(csrf_token)
-        except CsrfError as exc:
-            return _page(v, 403, error=str(exc))
         user = v.su["res.users"].browse(v.session.user_id)
         if not check_password(user, current):
             return _page(v, 400, error="The current password is not correct.")
@@ -131,12 +139,9 @@ def change_password(
 @router.post("/my/security/sessions/end-others")
 def end_others(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
     with visit(request) as v:
-        v.require_login(enrolment_page=True)
+        if (refused := _refused(v, csrf_token)) is not None:
+            return refused
         assert v.session is not None
-        try:
-            v.check_csrf(csrf_token)
-        except CsrfError as exc:
-            return _page(v, 403, error=str(exc))
         count = v.app.sessions.revoke_user(v.su, v.session.user_id, keep=v.session.id)
         return _page(v, notice=f"{count} other session(s) ended.")
 
@@ -146,12 +151,9 @@ def end_session(
     request: Request, session_id: int, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     with visit(request) as v:
-        v.require_login(enrolment_page=True)
+        if (refused := _refused(v, csrf_token)) is not None:
+            return refused
         assert v.session is not None
-        try:
-            v.check_csrf(csrf_token)
-        except CsrfError as exc:
-            return _page(v, 403, error=str(exc))
         # Only the user's own sessions: another user's id ends nothing.
         v.app.sessions.revoke(v.su, session_id, user_id=v.session.user_id)
         if session_id == v.session.id:
@@ -259,12 +261,9 @@ def totp_enrol_submit(
 @router.post("/my/security/totp/disable")
 def totp_disable(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
     with visit(request) as v:
-        v.require_login(enrolment_page=True)
+        if (refused := _refused(v, csrf_token)) is not None:
+            return refused
         assert v.session is not None
-        try:
-            v.check_csrf(csrf_token)
-        except CsrfError as exc:
-            return _page(v, 403, error=str(exc))
         if _stepup_needed(v):
             return v.redirect("/my/security/confirm?next=" + quote("/my/security"))
         required = v.app.settings.require_2fa_groups
@@ -286,12 +285,9 @@ def create_key(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     with visit(request) as v:
-        v.require_login(enrolment_page=True)
+        if (refused := _refused(v, csrf_token)) is not None:
+            return refused
         assert v.session is not None
-        try:
-            v.check_csrf(csrf_token)
-        except CsrfError as exc:
-            return _page(v, 403, error=str(exc))
         if _stepup_needed(v):
             return v.redirect("/my/security/confirm?next=" + quote("/my/security"))
         user = v.su["res.users"].browse(v.session.user_id)
@@ -312,12 +308,9 @@ def create_key(
 @router.post("/my/security/apikeys/{key_id}/revoke")
 def revoke_key(request: Request, key_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
     with visit(request) as v:
-        v.require_login(enrolment_page=True)
+        if (refused := _refused(v, csrf_token)) is not None:
+            return refused
         assert v.session is not None
-        try:
-            v.check_csrf(csrf_token)
-        except CsrfError as exc:
-            return _page(v, 403, error=str(exc))
         # Only the user's own keys: another user's key id revokes nothing.
         revoked = revoke_api_key(v.su["res.users"].browse(v.session.user_id), key_id)
         return _page(v, notice="API key revoked." if revoked else "No such API key.")
