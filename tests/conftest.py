@@ -29,8 +29,9 @@ from hypothesis import HealthCheck, settings
 from bastion import Registry
 from pg import CreateDatabase, PostgresServer, unique_database_name
 
-# Fixture modules of their own: a real Redis server, a real browser and a live server.
-pytest_plugins = ["redis_server", "browser"]
+# Fixture modules of their own: a real Redis server, a real browser and a live server,
+# the OCA addon wheels the audit is tested on.
+pytest_plugins = ["redis_server", "browser", "oca_addons"]
 
 # A failing property test prints the seed/blob to reproduce it (@reproduce_failure).
 settings.register_profile(

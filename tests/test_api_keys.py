@@ -276,3 +276,40 @@ def test_apikey_commands(tmp_path: Path) -> None:
     assert bastion("apikey", "revoke", "carol", key_id.group(1), "--db", url).returncode == 0
     again = bastion("apikey", "revoke", "carol", key_id.group(1), "--db", url)
     assert again.returncode == 1 and "has no API key" in again.stderr
+
+
+def test_domain_values_beyond_integer_columns_are_domain_errors(registry: Registry) -> None:
+    from bastion.errors import DomainError
+
+    with registry.transaction() as env:
+        as_alice = env.with_user(user(env, "alice"))  # type: ignore[arg-type]
+        with pytest.raises(DomainError, match="out of range"):
+            call(as_alice, "res.partner", "search", [[("id", "=", 10**12)]], {})
+        with pytest.raises(ApiError, match="ids"):
+            call(as_alice, "res.partner", "read", [[10**12]], {})
+
+
+def test_aware_datetimes_in_domains_are_compared_in_utc(registry: Registry) -> None:
+    with registry.transaction() as env:
+        alice = user(env, "alice")
+        session = env["res.users.session"].create(
+            {
+                "user_id": alice.id,  # type: ignore[attr-defined]
+                "token_hash": "x",
+                "created_at": dt.datetime(2026, 1, 1, 12, 0, 0),
+                "last_seen_at": dt.datetime(2026, 1, 1, 12, 0, 0),
+                "expires_at": dt.datetime(2026, 1, 2),
+                "auth_at": dt.datetime(2026, 1, 1, 12, 0, 0),
+            }
+        )
+        sessions = env["res.users.session"]
+        # 13:00 at +01:00 is 12:00 UTC.
+        assert sessions.search([("created_at", "=", "2026-01-01T13:00:00+01:00")]) == session
+        assert not sessions.search([("created_at", "=", "2026-01-01T12:00:00+01:00")])
+        assert plain_date_text() == "0060-07-11 08:30:00"
+
+
+def plain_date_text() -> object:
+    from bastion.api.dispatch import plain
+
+    return plain(dt.datetime(60, 7, 11, 8, 30))

@@ -241,6 +241,8 @@ def test_datetimes_are_rfc3339_in_utc(app: Any, world: World) -> None:
     )
     assert created.status_code == 201, created.text
     assert created.json()["date_order"] == "2024-05-01T08:00:00Z"
+    ancient = api.patch(created.headers["location"], json={"date_order": "0060-07-11T07:05:04Z"})
+    assert ancient.json()["date_order"] == "0060-07-11T07:05:04Z"
     assert api.delete(created.headers["location"]).status_code == 204
     assert api.delete(partner.headers["location"]).status_code == 204
 
@@ -570,14 +572,13 @@ def test_rate_limit_counts_in_redis_under_its_own_prefix(world: World, redis_url
     assert any(k.startswith("bastion:api") for k in keys)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bastion.api.credentials.key_caller counts every successful call against the "
-    "login throttle's per-IP tier (20 per minute): a valid key is throttled after 20 calls",
-)
 def test_a_valid_key_is_not_throttled_like_failed_logins(app: Any, world: World) -> None:
+    # The login throttle's address tier allows 20 attempts a minute: it must count
+    # failures, not every call an integration makes.
     api = Api(app, world.partners_only)
-    statuses = {api.get("/api/v1/res.company").status_code for _ in range(30)}
+    statuses = {
+        api.get("/api/v1/res.partner", params={"limit": "1"}).status_code for _ in range(30)
+    }
     assert statuses == {200}
 
 

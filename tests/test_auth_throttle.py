@@ -227,3 +227,18 @@ def test_attempt_counts_before_the_check() -> None:
     assert decisions[-1].retry_after > 0
     throttle.record_success("alice", "198.51.100.1")
     assert throttle.attempt("alice", "198.51.100.1").allowed
+
+
+def test_only_failures_count_against_an_address() -> None:
+    """An office behind one address logs in all day: successes never lock it, while
+    failures (and knocks on a locked account) do."""
+    throttle = LoginThrottle("memory://")
+    for n in range(50):
+        assert throttle.attempt(f"user{n % 7}", "198.51.100.7").allowed
+        throttle.record_success(f"user{n % 7}", "198.51.100.7")
+    for n in range(20):
+        throttle.attempt(f"guess{n}", "198.51.100.7")
+        throttle.record_address_failure("198.51.100.7")
+    refused = throttle.attempt("someone-else", "198.51.100.7")
+    assert not refused.allowed and refused.retry_after > 0
+    assert throttle.attempt("someone-else", "198.51.100.8").allowed

@@ -8,6 +8,7 @@
     $ bastion demo                                         # all of it, on var/demo.db
     $ bastion install sale --db sqlite:///var/app.db --addons-path ./addons
     $ bastion models --db sqlite:///var/app.db
+    $ bastion audit odoo ./odoo-addons --format sarif --fail-on high
 
 A thin shell over the public Python API: it decides nothing about access itself.
 """
@@ -23,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bastion.audit.odoo.cli import audit_app
 from bastion.errors import BastionError
 from bastion.registry import DEFAULT_URL, Registry
 
@@ -39,6 +41,7 @@ user_app = typer.Typer(help="Manage users: add one, change a password.")
 app.add_typer(user_app, name="user")
 apikey_app = typer.Typer(help="Manage API keys: create (shown once), list, revoke.")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(audit_app, name="audit")
 console = Console()
 
 DbOption = Annotated[str, typer.Option("--db", envvar="BASTION_DB_URL", help="SQLAlchemy URL")]

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import limits
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -60,6 +61,17 @@ class Settings(BaseSettings):
                 f"must be at least {MIN_SECRET_LENGTH} characters (generate one with "
                 "python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
+        return value
+
+    @field_validator("api_rate_limit")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        try:
+            limits.parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate such as '600 per 1 minute' or '10/second'"
+            ) from None
         return value
 
     @classmethod

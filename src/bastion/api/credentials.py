@@ -25,7 +25,7 @@ from bastion.auth.passwords import verify_password
 from bastion.auth.throttle import LoginThrottle
 
 if TYPE_CHECKING:
-    from bastion.orm import Environment, Scope
+    from bastion.orm import Environment, Model, Scope
 
 # One message for every refusal, so that it tells neither whether the login exists
 # nor whether a password was right for an account that has a second factor.
@@ -67,13 +67,22 @@ def api_caller(
     decision = throttle.attempt(login, ip)
     if not decision.allowed:
         raise ThrottledError(decision.retry_after)
+    try:
+        caller = _check_secret(found, secret)
+    except AuthenticationError:
+        throttle.record_address_failure(ip)
+        raise
+    throttle.record_success(login, ip)
+    return caller
+
+
+def _check_secret(found: Model, secret: str) -> ApiCaller:
     if not isinstance(secret, str) or not secret:
         raise AuthenticationError(API_REFUSED)
     if secret.startswith(PREFIX):
-        key = check_api_key(su, secret)
+        key = check_api_key(found.env, secret)
         if key is None or not found or key.user_id != found.id:
             raise AuthenticationError(API_REFUSED)
-        throttle.record_success(login, ip)
         return ApiCaller(int(found.id), key.scope())
     if not found or has_second_factor(found):
         # No password opens an account that has a second factor; the same cost as a
@@ -82,7 +91,6 @@ def api_caller(
         raise AuthenticationError(API_REFUSED)
     if not check_password(found, secret):
         raise AuthenticationError(API_REFUSED)
-    throttle.record_success(login, ip)
     return ApiCaller(int(found.id), None)
 
 
@@ -95,6 +103,7 @@ def key_caller(env: Environment, key: str, *, ip: str, throttle: LoginThrottle) 
         raise ThrottledError(decision.retry_after)
     info = check_api_key(su, key)
     if info is None:
+        throttle.record_address_failure(ip)
         raise AuthenticationError("Invalid, expired or revoked API key.")
     throttle.record_success(f"apikey:{index}", ip)
     return ApiCaller(info.user_id, info.scope())

@@ -18,18 +18,21 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from bastion.errors import BastionError
+from bastion.orm import Model
 
 if TYPE_CHECKING:
-    from bastion.orm import Environment, Model
+    from bastion.orm import Environment
 
 MAX_LIMIT = 10_000
 MAX_IDS = 10_000
+MAX_ID = 2**31 - 1  # ids are integer columns
 OPERATIONS = ("read", "write", "create", "unlink")
 
 
@@ -59,8 +62,8 @@ def ids_of(value: object, what: str = "ids") -> list[int]:
     if len(items) > MAX_IDS:
         raise ApiError(f"{what}: at most {MAX_IDS} ids per call")
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
-            raise ApiError(f"{what} must be positive integers, not {item!r}")
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 < item <= MAX_ID:
+            raise ApiError(f"{what} must be positive integers (ids), not {item!r}")
     return list(items)
 
 
@@ -141,11 +144,13 @@ def plain(value: object) -> object:
     if isinstance(value, Markup):
         return str(value)
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return value.isoformat(sep=" ", timespec="seconds")  # pads years before 1000
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
+    if isinstance(value, Model):
+        return value.ids  # a recordset a public method returned, as Odoo: its ids
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -159,6 +164,8 @@ Kwargs = Mapping[str, object]
 
 
 def _arguments(args: Args, kwargs: Kwargs, names: Sequence[str]) -> dict[str, object]:
+    # ``load`` (Odoo's "_classic_read") is accepted and changes nothing: many2one values
+    # are always (id, name), as Odoo's default.
     """Odoo's positional-or-keyword arguments, checked against ``names``."""
     if len(args) > len(names):
         raise ApiError(f"too many positional arguments: expected at most {len(names)}")
@@ -230,10 +237,10 @@ CRUD: dict[str, tuple[tuple[str, ...], Callable[[Model, dict[str, object]], obje
         lambda r, a: r.search_count(domain_of(a.get("domain")), limit=limit_of(a.get("limit"))),
     ),
     "read": (
-        ("ids", "fields"),
+        ("ids", "fields", "load"),
         lambda r, a: r.browse(ids_of(a.get("ids"))).read(field_names(r, a.get("fields"))),
     ),
-    "search_read": (("domain", "fields", "offset", "limit", "order"), _search_read),
+    "search_read": (("domain", "fields", "offset", "limit", "order", "load"), _search_read),
     "create": (("vals_list",), _create),
     "write": (
         ("ids", "vals"),
@@ -272,4 +279,8 @@ def call(env: Environment, model: str, method: str, args: Args, kwargs: Kwargs) 
         raise ApiError(f"{method} needs the ids of the records as its first argument")
     target = records.browse(ids_of(args[0]))
     extra = {k: v for k, v in kwargs.items() if k != "context"}
+    try:
+        inspect.signature(function).bind(target, *args[1:], **extra)
+    except TypeError as exc:
+        raise ApiError(f"{model}.{method}: {exc}") from None
     return plain(function(target, *args[1:], **extra))

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from bastion.domain.nodes import ALL_OPERATORS
+from bastion.orm.fields import NOT_SET
 from bastion.security import SecurityPolicy
 
 if TYPE_CHECKING:
@@ -140,11 +141,15 @@ def value_schema(field: Field, *, request: bool) -> Schema:
         if request:
             schema = _or_false({"type": "integer", "minimum": 1, "maximum": INT_MAX}, field)
         else:
+            # [id, display name]. Not written with prefixItems: schemathesis 4 rewrites
+            # those into a form its own response validation then rejects.
             pair = {
                 "type": "array",
-                "prefixItems": [{"type": "integer"}, {"anyOf": [{"type": "string"}, FALSE]}],
-                "items": False,
+                "description": "[id, display name]; the name is false when the caller "
+                "may not read that record",
+                "items": {"anyOf": [{"type": "integer"}, {"type": "string"}, FALSE]},
                 "minItems": 2,
+                "maxItems": 2,
             }
             schema = _or_false(pair, field)
     elif kind in ("one2many", "many2many"):
@@ -178,6 +183,7 @@ def model_schemas(spec: ModelSpec) -> dict[str, Schema]:
     }
     writable = [f for f in shown if _writable(f)]
     properties = {f.name: value_schema(f, request=True) for f in writable}
+    # A boolean left out is stored as false: required or not, a body may omit it.
     required = sorted(
         f.name for f in writable if f.required and _has_no_default(f) and f.type != "boolean"
     )
@@ -215,8 +221,6 @@ def model_schemas(spec: ModelSpec) -> dict[str, Schema]:
 
 
 def _has_no_default(field: Field) -> bool:
-    from bastion.orm.fields import NOT_SET  # noqa: PLC0415 - only needed here
-
     return field.default is NOT_SET
 
 

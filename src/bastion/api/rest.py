@@ -26,7 +26,6 @@ import json
 import logging
 import math
 import re
-import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -285,8 +284,17 @@ def shaped(env: Environment, model: str, row: object) -> dict[str, Any]:
     for name, value in row.items():
         found = spec.fields.get(name)
         if found is not None and found.type == "datetime" and isinstance(value, str):
-            row[name] = value.replace(" ", "T") + ("" if value.endswith("Z") else "Z")
+            row[name] = rfc3339(value)
     return row
+
+
+def rfc3339(value: str) -> str:
+    """``2024-05-01 08:00:00`` (naive UTC, as ``plain`` writes it) as
+    ``2024-05-01T08:00:00Z``."""
+    day, _, time = value.partition(" ")
+    year, _, rest = day.partition("-")
+    # strftime("%Y") does not pad years before 1000 on every platform.
+    return f"{year.zfill(4)}-{rest}T{time}Z"
 
 
 def etag_of(content: bytes) -> str:
@@ -311,20 +319,9 @@ def page_link(request: Request, values: Mapping[str, str], offset: int, limit: i
 
 
 # -- one request ---------------------------------------------------------------------------------
-_LIMITERS = threading.Lock()
-
-
 def rate_limiter(request: Request) -> ApiRateLimiter:
-    """The app's limiter, made on first use from its settings."""
-    state = request.app.state
-    with _LIMITERS:
-        limiter = getattr(state, "bastion_api_rate_limiter", None)
-        if limiter is None:
-            settings = bastion(request).settings
-            limiter = ApiRateLimiter(settings.api_rate_limit, settings.redis_url or "memory://")
-            state.bastion_api_rate_limiter = limiter
-    assert isinstance(limiter, ApiRateLimiter)
-    return limiter
+    """The app's limiter (made with the app, from its settings)."""
+    return bastion(request).api_limiter
 
 
 def bearer_key(request: Request) -> str:

@@ -21,6 +21,7 @@ No call is authenticated by a cookie, so a cross-site page has nothing to ride o
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -244,11 +245,21 @@ def answer(app: Bastion, ip: str, service: str, method: str, params: Params) -> 
         return fault_of(exc, _where(service, method, params))
 
 
+_LOGGABLE_NAME = re.compile(r"[A-Za-z0-9_.]{1,80}")
+
+
 def _where(service: str, method: str, params: Params) -> str:
-    """``object.execute_kw res.partner.read``: for the log, without any argument."""
-    where = f"{service}.{method}"
+    """``object.execute_kw res.partner.read``: for the log, without any argument, and
+    without names that could forge log lines."""
+
+    def name(value: object) -> str:
+        if isinstance(value, str) and _LOGGABLE_NAME.fullmatch(value):
+            return value
+        return "?"
+
+    where = f"{name(service)}.{name(method)}"
     if service == "object" and len(params) >= 5:
-        where += f" {_shown(params[3])}.{_shown(params[4])}"
+        where += f" {name(params[3])}.{name(params[4])}"
     return where
 
 

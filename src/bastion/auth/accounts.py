@@ -119,7 +119,8 @@ def authenticate(
         verify_password(None, password)  # same cost as a real check
         ok = False
     if not ok:
-        raise AuthenticationError(WRONG_CREDENTIALS)  # the attempt is already counted
+        throttle.record_address_failure(ip)  # the account's count already holds it
+        raise AuthenticationError(WRONG_CREDENTIALS)
     throttle.record_success(login, ip)
     return LoginAttempt(int(users.id), has_second_factor(users))
 

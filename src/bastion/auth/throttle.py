@@ -108,17 +108,46 @@ class LoginThrottle:
         return ThrottleDecision(allowed=True, retry_after=0)
 
     def attempt(self, login: str, ip: str) -> ThrottleDecision:
-        """Count an attempt *before* the password is checked, and say whether it may
-        proceed. Counting first closes the race of :meth:`check`: parallel requests
-        cannot all pass before the first failure lands. A success then calls
-        :meth:`record_success`, which forgets the account's count."""
+        """Count an attempt on the account *before* the password is checked, and say
+        whether it may proceed (the address's limits are asked, not counted).
+
+        Counting first closes the race of :meth:`check`: parallel guesses at one
+        account cannot all pass before the first failure lands. A success then calls
+        :meth:`record_success`, which forgets the account's count; a failure calls
+        :meth:`record_address_failure`, so that the address's count holds failures
+        only (an office behind one address logging in all day is not locked out).
+        """
+        account = _account_key(login)
         with _fail_closed(self.storage_uri):
             refused = [
-                item for item, key in self._tiers(login, ip) if not self._limiter.hit(item, *key)
+                item for item in self._account_limits if not self._limiter.hit(item, *account)
             ]
         if refused:
+            # Knocking on a locked account is a failure too: the address pays for it.
+            self.record_address_failure(ip)
             return self.check(login, ip)
+        return self.check_address(ip)
+
+    def check_address(self, ip: str) -> ThrottleDecision:
+        now = time.time()
+        client = _ip_key(ip)
+        wait = 0.0
+        with _fail_closed(self.storage_uri):
+            for item in self._ip_limits:
+                if not self._limiter.test(item, *client):
+                    stats = self._limiter.get_window_stats(item, *client)
+                    wait = max(wait, stats.reset_time - now)
+        if wait:
+            return ThrottleDecision(allowed=False, retry_after=max(1, math.ceil(wait)))
         return ThrottleDecision(allowed=True, retry_after=0)
+
+    def record_address_failure(self, ip: str) -> None:
+        """Count a failure against the address (after :meth:`attempt` refused nothing
+        and the credential turned out wrong)."""
+        client = _ip_key(ip)
+        with _fail_closed(self.storage_uri):
+            for item in self._ip_limits:
+                self._limiter.hit(item, *client)
 
     def record_failure(self, login: str, ip: str) -> None:
         """Count one failed attempt against every tier of the account and of the IP."""

@@ -36,6 +36,9 @@ from .schema import RELATIONAL_TYPES, TEXT_TYPES, X2MANY_TYPES, FieldInfo, Model
 
 MAX_DOMAIN_TEXT = 100_000
 MAX_DEPTH = 20  # nesting of any/not any/paths
+# Terms and operators of one domain: far beyond any rule or search a person writes, and
+# below what SQL parsers take (SQLite refuses expressions nested 1,000 deep).
+MAX_ITEMS = 1_000
 
 
 def literal_domain(text: str) -> list[object]:
@@ -62,6 +65,11 @@ def parse_domain(
     if _depth > MAX_DEPTH:
         raise DomainError("domain nested too deeply", model=model.model_name)
     items = list(domain)
+    if len(items) > MAX_ITEMS:
+        raise DomainError(
+            f"a domain holds at most {MAX_ITEMS} terms and operators, not {len(items)}",
+            model=model.model_name,
+        )
     stack: list[Node] = []
     # Prefix notation read right to left: operands are pushed, operators pop them.
     for item in reversed(items):
@@ -293,9 +301,14 @@ def _to_selection(field: FieldInfo, value: object) -> str:
     return text
 
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # integer columns (PostgreSQL's integer)
+
+
 def _to_int(field: FieldInfo, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError("expected an integer")
+    if not INT_MIN <= value <= INT_MAX:
+        raise TypeError(f"{value} is out of range for an integer column")
     return value
 
 
@@ -324,12 +337,15 @@ def _to_date(field: FieldInfo, value: object) -> dt.date:
 
 
 def _to_datetime(field: FieldInfo, value: object) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None) if value.tzinfo is None else value
+        # Columns hold naive UTC: an aware value is converted, not compared as is.
+        if value.tzinfo is not None:
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        return dt.datetime.fromisoformat(value)
     raise TypeError("expected a datetime or 'YYYY-MM-DD HH:MM:SS'")
 
 

@@ -218,7 +218,13 @@ class Boolean(Field):
     column_type = sa.Boolean
 
     def to_python(self, value: object) -> object:
-        return bool(value)
+        # True/False, and 0/1 as XML-RPC clients and data files send them; text such
+        # as "no" would otherwise be stored as True.
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise TypeError(f"expected True or False, got {value!r}")
 
     def to_record(self, value: object, record: Model) -> object:
         return bool(value)

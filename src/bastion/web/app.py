@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from bastion.api import rest, rpc
+from bastion.api.ratelimit import ApiRateLimiter
 from bastion.errors import AccessError, MissingError
 from bastion.registry import Registry
 from bastion.settings import Settings
@@ -58,6 +59,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> ASGIApp:
         csrf=CsrfTokens(settings.secret_key.get_secret_value()),
         templates=templates,
         public_uid=public_uid,
+        api_limiter=ApiRateLimiter(settings.api_rate_limit, settings.redis_url or "memory://"),
     )
     app = FastAPI(title="Bastion", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.bastion = state

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from bastion.api.ratelimit import ApiRateLimiter
 from bastion.auth.accounts import has_second_factor
 from bastion.auth.sessions import SessionInfo, SessionStore
 from bastion.auth.throttle import LoginThrottle
@@ -49,6 +50,7 @@ class Bastion:
     csrf: CsrfTokens
     templates: jinja2.Environment
     public_uid: int
+    api_limiter: ApiRateLimiter
 
 
 class LoginRequired(Exception):

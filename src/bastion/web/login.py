@@ -167,6 +167,7 @@ def totp_submit(
             return v.render("login_totp.html", 429, error=str(error), redirect=redirect)
         user = v.su["res.users"].browse(uid)
         if not check_second_factor(user, code):
+            v.app.throttle.record_address_failure(ip)
             return v.render(
                 "login_totp.html", 401, error="That code is not valid.", redirect=redirect
             )

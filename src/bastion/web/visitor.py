@@ -18,6 +18,7 @@ from bastion.auth.tokens import new_token
 
 COOKIE = "bastion_visitor"
 MAX_AGE = 30 * 24 * 3600
+API_PATHS = ("/api/", "/xmlrpc/", "/jsonrpc", "/web/webclient/version_info")
 
 
 class VisitorCookieMiddleware:
@@ -25,7 +26,8 @@ class VisitorCookieMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith(API_PATHS):
+            # Programs calling the API fill in no forms: no cookie for them.
             await self.app(scope, receive, send)
             return
         raw = b"; ".join(v for k, v in scope["headers"] if k == b"cookie").decode("latin-1")

@@ -30,6 +30,11 @@ class Counter(Model):
         """A bug in a public method: the client must not see its details."""
         raise RuntimeError("internal detail 0xDEADBEEF")
 
+    @public
+    def action_big_number(self) -> int:
+        """More than XML-RPC's 32-bit integers can carry (JSON can)."""
+        return 2**40
+
     def action_reset(self) -> bool:
         """Not marked @public: the API refuses it."""
         self.write({"hits": 0})

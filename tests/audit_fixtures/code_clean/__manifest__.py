@@ -1,0 +1,1 @@
+{"name": "code_clean", "depends": ["portal"], "data": []}

@@ -1,0 +1,1 @@
+{"name": "code_flaws", "depends": ["portal"], "data": []}

@@ -1,0 +1,1 @@
+{"name": "grp_implied_by_portal", "depends": ["base"], "data": ["security/security.xml"]}

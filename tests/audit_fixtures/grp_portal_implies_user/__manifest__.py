@@ -1,0 +1,1 @@
+{"name": "grp_portal_implies_user", "depends": ["base"], "data": ["security/security.xml"]}

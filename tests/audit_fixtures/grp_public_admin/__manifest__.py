@@ -1,0 +1,1 @@
+{"name": "grp_public_admin", "depends": ["base"], "data": ["security/security.xml"]}

@@ -1,0 +1,1 @@
+{"name": "grp_users", "depends": ["base"], "data": ["security/security.xml", "data/users.xml"]}

@@ -1,0 +1,4 @@
+from odoo import models
+
+class A(models.Model:
+    _name = "x.a"

@@ -1,0 +1,1 @@
+{"name": "m", "depends": __import__("os").listdir("/")}

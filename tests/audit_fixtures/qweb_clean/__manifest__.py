@@ -1,0 +1,1 @@
+{"name": "qweb_clean", "depends": ["portal"], "data": ["views/templates.xml"]}

@@ -1,0 +1,1 @@
+{"name": "qweb_flaws", "depends": ["portal"], "data": ["views/templates.xml"]}
