@@ -9,6 +9,7 @@
     $ bastion install sale --db sqlite:///var/app.db --addons-path ./addons
     $ bastion models --db sqlite:///var/app.db
     $ bastion audit odoo ./odoo-addons --format sarif --fail-on high
+    $ bastion explain --user alice --model sale.order --id 42 --op read
 
 A thin shell over the public Python API: it decides nothing about access itself.
 """
@@ -260,6 +261,76 @@ def user_passwd(
     except BastionError as exc:
         raise _fail(exc) from None
     typer.echo(f"password of {login!r} changed; their sessions have ended")
+
+
+# -- explain ----------------------------------------------------------------------------------
+@app.command()
+def explain(
+    user: Annotated[str, typer.Option("--user", help="The user's login")],
+    model: Annotated[str, typer.Option("--model", help="The model, e.g. sale.order")],
+    op: Annotated[str, typer.Option("--op", help="read, write, create or unlink")] = "read",
+    record_id: Annotated[int | None, typer.Option("--id", help="One record's id")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    db: DbOption = DEFAULT_URL,
+    addons_path: AddonsOption = None,
+) -> None:
+    """Explain a decision: the user's groups and how they were reached, the access
+    rights, every record rule with its domain and, term by term, whether the record
+    matches; then the verdict in one sentence. Exit code 0 if allowed, 1 if not."""
+    import dataclasses  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from bastion.security.explain import explain as explain_decision  # noqa: PLC0415
+
+    if op not in ("read", "write", "create", "unlink"):
+        raise _fail(ValueError("--op must be read, write, create or unlink"))
+    try:
+        with _registry(db, addons_path).transaction() as env:
+            found = explain_decision(env, _user(env, user), model, op, record_id)
+    except BastionError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(found), indent=2, default=str))
+    else:
+        _print_explanation(found)
+    raise typer.Exit(0 if found.allowed else 1)
+
+
+def _print_explanation(found: Any) -> None:
+    groups = Table(title=f"Groups of {found.login}")
+    groups.add_column("group")
+    groups.add_column("reached through")
+    for group in found.groups:
+        groups.add_row(group.name, " -> ".join(group.chain) if len(group.chain) > 1 else "direct")
+    console.print(groups)
+    rows = Table(title=f"Access rights on {found.model}")
+    for column in ("row", "group", "perms", "applies", f"grants {found.operation}"):
+        rows.add_column(column)
+    for row in found.access_rows:
+        rows.add_row(row.name, row.group, ",".join(row.perms), _yes(row.applies), _yes(row.grants))
+    console.print(rows)
+    rules = Table(title=f"Record rules for {found.operation}")
+    for column in ("rule", "kind", "domain for this user", "matches"):
+        rules.add_column(column)
+    for kind, listed in (("global", found.global_rules), ("group", found.group_rules)):
+        for rule in listed:
+            terms = "\n".join(f"  {t.term}: {_yes(t.matches)}" for t in rule.terms)
+            rules.add_row(
+                rule.name, kind, rule.error or f"{rule.domain}\n{terms}", _yes(rule.matches)
+            )
+    console.print(rules)
+    if found.fields:
+        fields = Table(title="Fields restricted by groups")
+        for column in ("field", "groups", "visible"):
+            fields.add_column(column)
+        for item in found.fields:
+            fields.add_row(item.field, item.groups, _yes(item.visible))
+        console.print(fields)
+    console.print(found.sentence, markup=False)
+
+
+def _yes(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no")
 
 
 # -- API keys -------------------------------------------------------------------------------

@@ -237,9 +237,11 @@ class SecurityPolicy:
             state.memo[key] = found
         return cast(Node, found)
 
-    def _evaluate_rule(self, env: Environment, rule: RuleDef) -> Node:
+    def evaluated_domain(self, env: Environment, rule: RuleDef) -> list[object]:
+        """The rule's domain for the current user, as a list (raises BastionError when
+        the rule does not evaluate)."""
         if rule.expression is None:
-            return FALSE
+            raise BastionError(f"the rule {rule.name!r} does not compile")
         su = env(su=True)
         companies = list(env.company_ids)
         values = {
@@ -247,10 +249,16 @@ class SecurityPolicy:
             "company_id": companies[0] if companies else False,
             "company_ids": companies,
         }
+        domain = rule.expression.evaluate(values)
+        if not isinstance(domain, list | tuple):
+            raise BastionError(f"the rule {rule.name!r} does not give a list")
+        return list(domain)
+
+    def _evaluate_rule(self, env: Environment, rule: RuleDef) -> Node:
         try:
-            domain = rule.expression.evaluate(values)
+            domain = self.evaluated_domain(env, rule)
             spec = self.registry.model_info(rule.model)
-            return parse_domain(domain, spec, self.registry)  # type: ignore[arg-type]
+            return parse_domain(domain, spec, self.registry)
         except BastionError:
             return FALSE
 
