@@ -128,3 +128,20 @@ def test_explain_command(tmp_path: Path) -> None:
     )
     assert denied.returncode == 1
     assert json.loads(denied.stdout)["allowed"] is False
+
+
+def test_the_matrix_of_a_user_type_and_of_a_user(env: Environment) -> None:
+    from bastion.errors import BastionError
+    from bastion.security.matrix import access_matrix
+
+    alice, _mine = portal(env, "a")
+    cells = {(c.model, c.operation): c for c in access_matrix(env, user_type="portal")}
+    order_read = cells[("sale.order", "read")]
+    assert order_read.allowed and any("portal" in name for name in order_read.rules)
+    assert not cells[("sale.order", "write")].allowed
+    assert not cells[("res.users.credential", "read")].allowed
+    assert cells[("ir.attachment", "read")].rules[-1].startswith("through its document")
+    mine = {(c.model, c.operation): c.allowed for c in access_matrix(env, user=alice)}
+    assert mine == {key: cell.allowed for key, cell in cells.items()}
+    with pytest.raises(BastionError, match="unknown user type"):
+        access_matrix(env, user_type="admin")

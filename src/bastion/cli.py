@@ -10,6 +10,7 @@
     $ bastion models --db sqlite:///var/app.db
     $ bastion audit odoo ./odoo-addons --format sarif --fail-on high
     $ bastion explain --user alice --model sale.order --id 42 --op read
+    $ bastion matrix --type portal [--csv]
 
 A thin shell over the public Python API: it decides nothing about access itself.
 """
@@ -327,6 +328,61 @@ def _print_explanation(found: Any) -> None:
             fields.add_row(item.field, item.groups, _yes(item.visible))
         console.print(fields)
     console.print(found.sentence, markup=False)
+
+
+@app.command()
+def matrix(
+    user: Annotated[str | None, typer.Option("--user", help="A user's login")] = None,
+    user_type: Annotated[
+        str | None, typer.Option("--type", help="internal, portal or public")
+    ] = None,
+    csv_output: Annotated[bool, typer.Option("--csv", help="CSV instead of a table")] = False,
+    every_model: Annotated[
+        bool, typer.Option("--all", help="Also the models with no access at all")
+    ] = False,
+    db: DbOption = DEFAULT_URL,
+    addons_path: AddonsOption = None,
+) -> None:
+    """Models x CRUD for a user or a user type: what the access rights grant, and the
+    record rules that restrict each cell."""
+    import csv  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from bastion.security.matrix import access_matrix  # noqa: PLC0415
+
+    try:
+        with _registry(db, addons_path).transaction() as env:
+            owner = _user(env, user) if user else None
+            cells = access_matrix(env, user=owner, user_type=user_type)
+    except BastionError as exc:
+        raise _fail(exc) from None
+    models = sorted({c.model for c in cells if every_model or c.allowed})
+    by_cell = {(c.model, c.operation): c for c in cells}
+    operations = ("read", "write", "create", "unlink")
+    if csv_output:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["model", "operation", "allowed", "rules"])
+        for model in models:
+            for op in operations:
+                cell = by_cell[(model, op)]
+                writer.writerow([model, op, int(cell.allowed), "; ".join(cell.rules)])
+        return
+    table = Table(title=f"Access of {user or user_type}")
+    table.add_column("model")
+    for op in operations:
+        table.add_column(op)
+    for model in models:
+        row = []
+        for op in operations:
+            cell = by_cell[(model, op)]
+            if not cell.allowed:
+                row.append("[red]no[/red]")
+            elif cell.rules:
+                row.append("[yellow]rules:[/yellow] " + "; ".join(cell.rules))
+            else:
+                row.append("[green]all[/green]")
+        table.add_row(model, *row)
+    console.print(table)
 
 
 def _yes(value: bool | None) -> str:
