@@ -11,6 +11,7 @@
     $ bastion audit odoo ./odoo-addons --format sarif --fail-on high
     $ bastion explain --user alice --model sale.order --id 42 --op read
     $ bastion matrix --type portal [--csv]
+    $ bastion verify policy.yaml
 
 A thin shell over the public Python API: it decides nothing about access itself.
 """
@@ -383,6 +384,35 @@ def matrix(
                 row.append("[green]all[/green]")
         table.add_row(model, *row)
     console.print(table)
+
+
+@app.command()
+def verify(
+    policy: Annotated[Path, typer.Argument(help="A YAML file of assertions")],
+    db: DbOption = DEFAULT_URL,
+    addons_path: AddonsOption = None,
+) -> None:
+    """Check policy assertions ("portal users cannot write any model", "alice can
+    read sale.order where ..."); exit code 0 when all hold, 1 otherwise."""
+    from bastion.audit.verify import load_policy  # noqa: PLC0415
+    from bastion.audit.verify import verify as verify_policy  # noqa: PLC0415
+
+    try:
+        assertions = load_policy(policy)
+        with _registry(db, addons_path).transaction() as env:
+            outcomes = verify_policy(env, assertions)
+    except BastionError as exc:
+        raise _fail(exc) from None
+    failed = [o for o in outcomes if not o.passed]
+    for outcome in outcomes:
+        mark = "[green]ok[/green]  " if outcome.passed else "[red]FAIL[/red]"
+        console.print(
+            f"{mark} {outcome.assertion.index}. {outcome.assertion.text}", highlight=False
+        )
+        for failure in outcome.failures:
+            console.print(f"       - {failure}", markup=False, highlight=False)
+    console.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed", highlight=False)
+    raise typer.Exit(1 if failed else 0)
 
 
 def _yes(value: bool | None) -> str:
