@@ -683,3 +683,26 @@ def test_hostile_or_invalid_rule_domains_are_refused(env: Environment) -> None:
             rule.write({"domain_force": text})
         assert not env["ir.rule"].search([("name", "=", "hostile")]), text
         assert rule.domain_force == safe, text
+
+
+# -- compiled rule SQL is kept per security version ------------------------------------------
+def test_compiled_rules_are_reused_and_follow_rule_changes(env: Environment) -> None:
+    """The SQL of a user's rules is compiled once per security version: the same
+    expression serves the next query, and a rule change gives a new one, with the new
+    answer."""
+    user = internal_user(env, "reuser")
+    add_acl(env, "test.item", None, "r")
+    items(env, "alpha", "beta")
+    add_rule(env, "test.item", "[('name', '=', 'alpha')]")
+    as_user = env.with_user(user)
+    security = env.registry.security
+    spec = env.registry.model_info("test.item")
+    node = security.rule_node(as_user, "test.item", "read")
+    first = security.rule_sql(as_user, node, spec, spec.table)
+    assert security.rule_sql(as_user, node, spec, spec.table) is first
+    assert visible(env, user) == ["alpha"]
+    assert visible(env, user) == ["alpha"]  # the kept expression, same answer
+    add_rule(env, "test.item", "[('name', '!=', 'alpha')]", name="not alpha")
+    assert visible(env, user) == []
+    alias = spec.table.alias("elsewhere")
+    assert security.rule_sql(as_user, node, spec, alias) is not first

@@ -12,6 +12,7 @@
     $ bastion explain --user alice --model sale.order --id 42 --op read
     $ bastion matrix --type portal [--csv]
     $ bastion verify policy.yaml
+    $ bastion audit db --db postgresql://... --require-2fa base.group_user
 
 A thin shell over the public Python API: it decides nothing about access itself.
 """
@@ -413,6 +414,46 @@ def verify(
             console.print(f"       - {failure}", markup=False, highlight=False)
     console.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed", highlight=False)
     raise typer.Exit(1 if failed else 0)
+
+
+@audit_app.command("db")
+def audit_db(
+    db: DbOption = DEFAULT_URL,
+    require_2fa: Annotated[
+        list[str] | None, typer.Option(help="A group (XML id) that must use 2FA (repeatable)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    fail_on: Annotated[str, typer.Option(help="Exit 1 from this severity up, or 'none'")] = "high",
+    addons_path: AddonsOption = None,
+) -> None:
+    """Audit a Bastion database: user types, access rights to everyone, portal models
+    without rules, leaky rules (by simulation, rolled back), rules that fail, missing
+    2FA, admin passwords from the common list, stale credentials and share links."""
+    import json  # noqa: PLC0415
+
+    from bastion.audit.database import SEVERITIES, audit_database  # noqa: PLC0415
+
+    if fail_on != "none" and fail_on not in SEVERITIES:
+        raise _fail(ValueError(f"--fail-on must be one of {', '.join(SEVERITIES)} or none"))
+    try:
+        with _registry(db, addons_path).transaction() as env:
+            findings = audit_database(env, require_2fa_groups=require_2fa or [])
+    except BastionError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        for f in findings:
+            console.print(
+                f"[bold]{f.severity.upper()}[/bold] {f.check}: {f.message}", highlight=False
+            )
+            for row in f.rows:
+                console.print(f"    {row}", markup=False, highlight=False)
+            console.print(f"    fix: {f.fix}", markup=False, highlight=False)
+        console.print(f"{len(findings)} finding(s)", highlight=False)
+    threshold = len(SEVERITIES) if fail_on == "none" else SEVERITIES.index(fail_on)
+    failing = any(SEVERITIES.index(f.severity) >= threshold for f in findings)
+    raise typer.Exit(1 if failing else 0)
 
 
 def _yes(value: bool | None) -> str:

@@ -56,10 +56,11 @@ def rule_clause(records: Model, operation: str, table: sa.FromClause) -> SqlBool
     env = records.env
     if env.su:
         return None
-    node = env.registry.security.rule_node(env, records._name, operation)
+    security = env.registry.security
+    node = security.rule_node(env, records._name, operation)
     if node == TRUE:
         return None
-    return SqlCompiler(env.registry).compile(node, records._spec, table)
+    return security.rule_sql(env, node, records._spec, table)
 
 
 def allowed_ids(records: Model, operation: str, ids: Sequence[int]) -> set[int]:

@@ -33,7 +33,7 @@ from .schema import (
 
 if TYPE_CHECKING:
     from bastion.domain import Node
-    from bastion.domain.sql import Restriction
+    from bastion.domain.sql import Restriction, SqlBool
     from bastion.errors import AccessError
 
 
@@ -56,6 +56,9 @@ class SecurityHooks(Protocol):
     def visible_fields(self, env: Environment, model: str, fields: Iterable[str]) -> list[str]: ...
     def user_in(self, env: Environment, groups_spec: str) -> bool: ...
     def rule_node(self, env: Environment, model: str, operation: str) -> Node: ...
+    def rule_sql(
+        self, env: Environment, node: Node, model: ModelSpec, table: sa.FromClause
+    ) -> SqlBool: ...
     def restriction(self, env: Environment) -> Restriction: ...
     def rule_denial(
         self, env: Environment, model: str, operation: str, ids: list[int]
