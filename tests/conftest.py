@@ -19,8 +19,9 @@ fails to start, the tests that need it error out with the server log: they never
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,35 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 
 # -- registries ------------------------------------------------------------------------
+@contextlib.contextmanager
+def module_database(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    *addons: str,
+    name: str,
+    addons_path: Sequence[Path] = (),
+) -> Iterator[Registry]:
+    """A registry with ``addons`` installed on a fresh database of the backend
+    ``request.param`` (a module-scoped fixture parametrised over BACKENDS), dropped
+    afterwards. ``name`` tells the databases of each module apart."""
+    backend: str = request.param
+    server: PostgresServer | None = None
+    database = unique_database_name(f"bastion_{name}")
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp(name) / f'{name}.db'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database(database)
+    registry = Registry(url, addons_path=list(addons_path))
+    try:
+        registry.install(*addons)
+        yield registry
+    finally:
+        registry.dispose()
+        if server is not None:
+            server.drop_database(database)
+
+
 # Installing addons costs a second or two; each (backend, addons) set is installed once
 # per session into a template, and every test gets a fresh copy of it.
 TEST_ADDONS = Path(__file__).parent / "addons"

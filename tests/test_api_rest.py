@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from bastion import Command, Environment, Registry
 from bastion.auth.apikeys import create_api_key, revoke_api_key
 from bastion.auth.tokens import token_hash
-from pg import PostgresServer, unique_database_name
+from conftest import module_database
 from webapp import make_app
 
 APPS = ("contacts", "sale", "account", "project", "helpdesk", "portal")
@@ -120,17 +120,7 @@ def make_internal_user(env: Environment, login: str) -> Any:
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    backend: str = request.param
-    server: PostgresServer | None = None
-    name = unique_database_name("bastion_rest")
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('rest') / 'rest.db'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database(name)
-    registry = Registry(url)
-    try:
-        registry.install(*APPS)
+    with module_database(request, tmp_path_factory, *APPS, name="rest") as registry:
         with registry.transaction() as env:
             a = make_customer(env, "A", orders=7)
             b = make_customer(env, "B", orders=2)
@@ -156,10 +146,6 @@ def world(
                 archived_owner=archived_owner,
             )
         yield world
-    finally:
-        registry.dispose()
-        if server is not None:
-            server.drop_database(name)
 
 
 class Api(TestClient):

@@ -28,7 +28,7 @@ from bastion.auth.apikeys import INDEX_LENGTH, PREFIX, create_api_key, revoke_ap
 from bastion.auth.totp import new_totp_secret
 from bastion.web.context import SESSION_COOKIE
 from browser import LiveServer, ServeApp
-from pg import PostgresServer, unique_database_name
+from conftest import module_database
 from webapp import WebClient, make_app
 
 APPS = ("contacts", "sale", "account", "project", "helpdesk", "portal", "test_rpc_public")
@@ -121,25 +121,13 @@ def _populate(env: Environment, world: World) -> None:
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    backend: str = request.param
-    server: PostgresServer | None = None
-    name = unique_database_name("bastion_rpc")
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('rpc') / 'rpc.db'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database(name)
-    registry = Registry(url, addons_path=[TEST_ADDONS])
-    try:
-        registry.install(*APPS)
+    with module_database(
+        request, tmp_path_factory, *APPS, name="rpc", addons_path=[TEST_ADDONS]
+    ) as registry:
         found = World(registry)
         with registry.transaction() as env:
             _populate(env, found)
         yield found
-    finally:
-        registry.dispose()
-        if server is not None:
-            server.drop_database(name)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from bastion import AccessError, Command, Environment, Model, Registry
-from pg import PostgresServer, unique_database_name
+from conftest import module_database
 
 APPS = ("contacts", "sale", "account", "project", "helpdesk")
 RESTRICTED = {
@@ -209,23 +209,10 @@ def shared(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Registry, World]]:
     """The apps and the dataset, on a database of each backend, for the module."""
-    server: PostgresServer | None = None
-    name = unique_database_name("bastion_apps")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('apps') / 'apps.db'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database(name)
-    registry = Registry(url)
-    try:
-        registry.install(*APPS)
+    with module_database(request, tmp_path_factory, *APPS, name="apps") as registry:
         with registry.transaction() as env:
             world = build_world(env)
         yield registry, world
-    finally:
-        registry.dispose()
-        if server is not None:
-            server.drop_database(name)
 
 
 @pytest.fixture

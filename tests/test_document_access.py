@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from bastion import AccessError, Command, Environment, Model, Registry
 from bastion.domain import Reference, SqlCompiler, disjunction, filter_ids, parse_domain
-from pg import PostgresServer, unique_database_name
+from conftest import module_database
 from test_security_scenarios import rolled_back
 
 
@@ -24,22 +24,8 @@ from test_security_scenarios import rolled_back
 def mail_registry(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Registry]:
-    backend: str = request.param
-    server: PostgresServer | None = None
-    name = unique_database_name("bastion_documents")
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('documents') / 'documents.db'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database(name)
-    registry = Registry(url)
-    try:
-        registry.install("mail")
+    with module_database(request, tmp_path_factory, "mail", name="documents") as registry:
         yield registry
-    finally:
-        registry.dispose()
-        if server is not None:
-            server.drop_database(name)
 
 
 @pytest.fixture

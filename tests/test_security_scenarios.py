@@ -25,7 +25,7 @@ from bastion import (
     Model,
     Registry,
 )
-from pg import PostgresServer, unique_database_name
+from conftest import module_database
 
 ADDONS = ("test_catalog", "scenario_security")
 ADDONS_PATH = [Path(__file__).parent / "addons"]
@@ -38,22 +38,10 @@ def shared_database(
 ) -> Iterator[Registry]:
     """A registry with ``ADDONS`` installed on a database of backend ``request.param``,
     for a whole module; dropped at the end."""
-    backend: str = request.param
-    server: PostgresServer | None = None
-    name = unique_database_name("bastion_security")
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('security') / 'shared.db'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database(name)
-    registry = Registry(url, addons_path=ADDONS_PATH)
-    try:
-        registry.install(*ADDONS)
+    with module_database(
+        request, tmp_path_factory, *ADDONS, name="security", addons_path=ADDONS_PATH
+    ) as registry:
         yield registry
-    finally:
-        registry.dispose()
-        if server is not None:
-            server.drop_database(name)
 
 
 class _Rollback(Exception):

@@ -20,7 +20,7 @@ import pytest
 
 from bastion import Command, Environment, Registry
 from bastion.auth.accounts import set_password
-from pg import PostgresServer, unique_database_name
+from conftest import module_database
 from webapp import WebClient, csrf_of, make_app
 
 PASSWORD = "backoffice-test-passphrase"
@@ -95,24 +95,10 @@ def _populate(env: Environment) -> dict[str, int]:
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    backend: str = request.param
-    server: PostgresServer | None = None
-    name = unique_database_name("bastion_backoffice")
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('backoffice') / 'backoffice.db'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database(name)
-    registry = Registry(url)
-    try:
-        registry.install("mail")
+    with module_database(request, tmp_path_factory, "mail", name="backoffice") as registry:
         with registry.transaction() as env:  # committed: the app's transactions see it
             ids = _populate(env)
         yield World(registry, **ids)
-    finally:
-        registry.dispose()
-        if server is not None:
-            server.drop_database(name)
 
 
 @pytest.fixture(scope="module")

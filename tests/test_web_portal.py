@@ -18,7 +18,7 @@ import pytest
 
 from bastion import AccessError, Command, Environment, Registry
 from bastion.auth.accounts import set_password
-from pg import PostgresServer, unique_database_name
+from conftest import module_database
 from webapp import WebClient, make_app
 
 APPS = ("contacts", "sale", "account", "project", "helpdesk", "portal")
@@ -148,17 +148,7 @@ class World:
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    backend: str = request.param
-    server: PostgresServer | None = None
-    name = unique_database_name("bastion_portal")
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('portal') / 'portal.db'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database(name)
-    registry = Registry(url)
-    try:
-        registry.install(*APPS)
+    with module_database(request, tmp_path_factory, *APPS, name="portal") as registry:
         with registry.transaction() as env:
             a = _customer(env, "A", orders=25)
             b = _customer(env, "B", orders=3)
@@ -176,10 +166,6 @@ def world(
             )
             set_password(internal, PASSWORD)
         yield World(registry, a, b)
-    finally:
-        registry.dispose()
-        if server is not None:
-            server.drop_database(name)
 
 
 @pytest.fixture
