@@ -528,3 +528,15 @@ def test_staff_without_helpdesk_rights_open_no_ticket_here(app: object, world: W
         )
         set_password(clerk, PASSWORD)
     assert client(app, "clerk").get("/my/tickets/new").status_code == 404
+
+
+def test_another_customer_cannot_revoke_a_share_link(app: object, world: World) -> None:
+    order = world.a.orders[3]
+    path = _share(app, world, order)
+    with world.registry.transaction() as env:
+        share_id = int(env["portal.share"].search([("res_id", "=", order)], limit=1).id)
+    for login in (world.b.portal_login, world.a.portal_login):
+        outsider = client(app, login)
+        response = outsider.submit("/my", f"/my/shares/{share_id}/revoke", {})
+        assert response.status_code == 404  # portal users reach no share record
+    assert client(app).get(path).status_code == 200  # the link still works

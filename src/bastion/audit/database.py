@@ -12,7 +12,8 @@ same for both does not keep customers apart. Nothing the audit creates survives 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -145,8 +146,7 @@ def _portal_models(
     )
     unrestricted: list[str] = []
     leaky: list[str] = []
-    users = _two_customers(su)
-    try:
+    with _simulated_customers(su) as users:
         for model in readable:
             rules = [
                 r
@@ -165,8 +165,6 @@ def _portal_models(
             # FALSE denies every record: not a leak (a rule that fails is reported apart).
             if node != FALSE and node == policy.rule_node(as_b, model, "read"):
                 leaky.append(f"{model}: {', '.join(repr(r.name) for r in rules)}")
-    finally:
-        _undo(su)
     found = []
     if unrestricted:
         found.append(
@@ -196,39 +194,38 @@ def _portal_models(
     return found
 
 
-def _two_customers(su: Environment) -> list[Model] | None:
-    """Two portal users of two new customers, inside a savepoint undone by _undo."""
+@contextmanager
+def _simulated_customers(su: Environment) -> Iterator[list[Model] | None]:
+    """Two portal users of two new customers, inside a savepoint that is always rolled
+    back (None when there is no portal group)."""
     portal = su.ref("base.group_portal", raise_if_not_found=False)
     company = su.ref("base.main_company", raise_if_not_found=False)
     if portal is None:
-        return None
-    savepoint = su.cr.begin_nested()
-    su.transaction.audit_savepoint = savepoint  # type: ignore[attr-defined]
-    users = []
-    for name in ("a", "b"):
-        customer = su["res.partner"].create({"name": f"Audit customer {name}", "is_company": True})
-        contact = su["res.partner"].create(
-            {"name": f"Audit contact {name}", "parent_id": customer.id}
-        )
-        vals: dict[str, object] = {
-            "login": f"__audit_portal_{name}",
-            "name": f"Audit {name}",
-            "partner_id": contact.id,
-            "group_ids": [portal.id],
-        }
-        if company is not None:
-            vals.update(company_id=company.id, company_ids=[company.id])
-        users.append(su["res.users"].create(vals))
-    return users
-
-
-def _undo(su: Environment) -> None:
-    savepoint = getattr(su.transaction, "audit_savepoint", None)
-    if savepoint is not None:
-        savepoint.rollback()
-        su.transaction.audit_savepoint = None  # type: ignore[attr-defined]
-        su.transaction.invalidate()
-        su.transaction.security_local = {}
+        yield None
+        return
+    try:
+        with su.savepoint():  # undoes the records, the caches and the security state
+            users = []
+            for name in ("a", "b"):
+                customer = su["res.partner"].create(
+                    {"name": f"Audit customer {name}", "is_company": True}
+                )
+                contact = su["res.partner"].create(
+                    {"name": f"Audit contact {name}", "parent_id": customer.id}
+                )
+                vals: dict[str, object] = {
+                    "login": f"__audit_portal_{name}",
+                    "name": f"Audit {name}",
+                    "partner_id": contact.id,
+                    "group_ids": [portal.id],
+                }
+                if company is not None:
+                    vals.update(company_id=company.id, company_ids=[company.id])
+                users.append(su["res.users"].create(vals))
+            yield users
+            raise _Rollback
+    except _Rollback:
+        pass
 
 
 def _broken_rules(su: Environment, policy: SecurityPolicy, state: SecurityState) -> list[DbFinding]:

@@ -108,13 +108,19 @@ class SecurityPolicy:
         return shared
 
     # -- access rights ----------------------------------------------------------------
-    def model_allowed(self, env: Environment, model: str, operation: str) -> bool:
+    @staticmethod
+    def _outside_scope(env: Environment, model: str, operation: str) -> bool:
+        """Whether the credential's scope (an API key's) excludes the operation."""
         scope = env.scope
-        if scope is not None and not env.su:
-            if scope.read_only and operation != "read":
-                return False
-            if scope.models is not None and model not in scope.models:
-                return False
+        if scope is None or env.su:
+            return False
+        return (scope.read_only and operation != "read") or (
+            scope.models is not None and model not in scope.models
+        )
+
+    def model_allowed(self, env: Environment, model: str, operation: str) -> bool:
+        if self._outside_scope(env, model, operation):
+            return False
         state = self.state(env)
         key = ("acl", env.uid, env.grants, model, operation)
         found = state.memo.get(key)
@@ -131,10 +137,7 @@ class SecurityPolicy:
         if env.su or self.model_allowed(env, model, operation):
             return
         scope = env.scope
-        if scope is not None and (
-            (scope.read_only and operation != "read")
-            or (scope.models is not None and model not in scope.models)
-        ):
+        if scope is not None and self._outside_scope(env, model, operation):
             raise AccessError(
                 f"This API key does not allow to {operation} '{model}' records (its scope: "
                 + ("read only" if scope.read_only else "read and write")

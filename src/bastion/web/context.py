@@ -132,9 +132,13 @@ class Visit:
         if not enrolment_page and self.must_enrol():
             raise EnrolmentRequired
 
-    def must_enrol(self) -> bool:
+    def two_factor_required(self) -> bool:
+        """Whether a setting requires a second factor of one of the user's groups."""
         required = self.app.settings.require_2fa_groups
-        if not required or not self.in_groups(",".join(required)):
+        return bool(required) and self.in_groups(",".join(required))
+
+    def must_enrol(self) -> bool:
+        if not self.two_factor_required():
             return False
         return not has_second_factor(self.su["res.users"].browse(self.env.uid))
 

@@ -266,8 +266,7 @@ def totp_disable(request: Request, csrf_token: Annotated[str, Form()] = "") -> R
         assert v.session is not None
         if _stepup_needed(v):
             return v.redirect("/my/security/confirm?next=" + quote("/my/security"))
-        required = v.app.settings.require_2fa_groups
-        if required and v.in_groups(",".join(required)):
+        if v.two_factor_required():
             return _page(v, 403, error="Two-factor authentication is required for your account.")
         disable_totp(v.su["res.users"].browse(v.session.user_id))
         _end_other_sessions(v)
