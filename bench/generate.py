@@ -471,6 +471,41 @@ def generate(
     )
     move_followers.clear()
 
+    # Helpdesk tickets, a tenth of the size, each followed by its customer: the create
+    # workload then adds tickets to a table PostgreSQL has statistics for, as in real
+    # life (on an empty table it plans the follower table's foreign-key checks as scans
+    # and keeps that plan for the session).
+    ticket_spec = specs["helpdesk.ticket"]
+    first_ticket = _next_id(registry, ticket_spec.table)
+    n_tickets = max(size // 10, 10)
+    ticket_partners = [of_customer(customer()) for _ in range(n_tickets)]
+    stages = ("new", "in_progress", "waiting", "solved", "solved", "cancelled")
+    writer.write(
+        ticket_spec.table,
+        "id name number partner_id company_id stage priority date_open".split(),
+        (
+            (
+                first_ticket + i,
+                f"Ticket {i}",
+                f"T{first_ticket + i:07d}",
+                partner,
+                company(),
+                rnd.choice(stages),
+                rnd.choice("0123"),
+                moment(),
+            )
+            for i, partner in enumerate(ticket_partners)
+        ),
+        n_tickets,
+    )
+    _followers(
+        writer,
+        registry,
+        "helpdesk.ticket",
+        ((first_ticket + i, [p]) for i, p in enumerate(ticket_partners)),
+        n_tickets,
+    )
+
     _reset_sequences(
         registry,
         [
@@ -481,6 +516,7 @@ def generate(
             collab_table,
             task_spec.table,
             move_spec.table,
+            ticket_spec.table,
         ],
     )
     with registry.engine.begin() as conn:
@@ -492,6 +528,7 @@ def generate(
         "project.project": len(projects),
         "project.task": size,
         "account.move": size,
+        "helpdesk.ticket": n_tickets,
         "rows written": writer.rows_written,
     }
     fixture.seconds = time.perf_counter() - started

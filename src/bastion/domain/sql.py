@@ -11,6 +11,7 @@ matches exactly the complement, as the reference evaluator does.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .nodes import FALSE, TRUE, And, Any, Constant, Node, Not, Or, Reference, Term
 from .schema import X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
+from .sql_members import member_of
 
 SqlBool = ColumnElement[bool]
 # Called for each comodel a sub-query reads: returns the extra WHERE clause (the
@@ -27,11 +29,30 @@ Restriction = Callable[[ModelInfo, sa.FromClause], "SqlBool | None"]
 LIKE_ESCAPE = "\\"
 
 
+_LIGHT: weakref.WeakKeyDictionary[sa.Table, sa.TableClause] = weakref.WeakKeyDictionary()
+
+
+def _light(table: sa.Table) -> sa.TableClause:
+    """The same table as a bare ``sa.table()`` with the same column names and types.
+
+    Its aliases render the same SQL, but an alias's columns are made by proxying every
+    column of its table, and a schema ``Column`` is expensive to proxy (constraints,
+    indexes, events): on a wide table such as res_partner that was 70% of the time spent
+    compiling rules (docs/performance.md)."""
+    light = _LIGHT.get(table)
+    if light is None:
+        columns = [sa.column(c.name, c.type) for c in table.columns]
+        light = _LIGHT[table] = sa.table(table.name, *columns)
+    return light
+
+
 class SqlCompiler:
     def __init__(self, schema: SchemaInfo, restrict: Restriction | None = None) -> None:
         self.schema = schema
         self.restrict = restrict
         self._alias_count = 0
+        # How many ORs enclose the node being compiled (see _related_exists).
+        self._or_depth = 0
 
     def compile(self, node: Node, model: ModelInfo, table: sa.FromClause) -> SqlBool:
         if isinstance(node, Constant):
@@ -39,7 +60,11 @@ class SqlCompiler:
         if isinstance(node, And):
             return sa.and_(*(self.compile(child, model, table) for child in node.children))
         if isinstance(node, Or):
-            return sa.or_(*(self.compile(child, model, table) for child in node.children))
+            self._or_depth += 1
+            try:
+                return sa.or_(*(self.compile(child, model, table) for child in node.children))
+            finally:
+                self._or_depth -= 1
         if isinstance(node, Not):
             return sa.not_(self.compile(node.child, model, table))
         if isinstance(node, Any):
@@ -51,7 +76,7 @@ class SqlCompiler:
     # -- helpers -------------------------------------------------------------------
     def _alias(self, table: sa.Table) -> sa.FromClause:
         self._alias_count += 1
-        return table.alias(f"{table.name}__{self._alias_count}")
+        return _light(table).alias(f"{table.name}__{self._alias_count}")
 
     def _field(self, model: ModelInfo, name: str) -> FieldInfo:
         field = model.field_info(name)
@@ -85,23 +110,35 @@ class SqlCompiler:
         table: sa.FromClause,
         condition: Callable[[ColumnElement[int]], SqlBool] | None,
     ) -> SqlBool:
-        """EXISTS a row of the x2many ``field`` linked to the current row, whose
-        related id satisfies ``condition``."""
+        """A row of the x2many ``field`` is linked to the current row, and its related
+        id satisfies ``condition``.
+
+        Alone, as a correlated EXISTS: PostgreSQL probes the link table's index once
+        per candidate row, best when the rest of the WHERE leaves few. Under an OR, as
+        an uncorrelated ``id IN (SELECT owner FROM links WHERE ...)``: the planner
+        cannot turn an OR'ed EXISTS into a join and ran it once per row (13 s for a
+        count at 1M), where the IN becomes one hashed sub-plan (docs/performance.md).
+        The two are equal: the owner column is never NULL in the sub-query."""
         if field.type == "one2many":
             comodel = self._comodel(field)
             assert field.inverse_name is not None
             alias = self._alias(comodel.table)
-            link = alias.c[field.inverse_name] == table.c.id
+            owner: ColumnElement[int] = alias.c[field.inverse_name]
             related_id: ColumnElement[int] = alias.c.id
         else:
             assert field.relation is not None and field.column1 and field.column2
             alias = self._alias(self.schema.relation_table(field.relation))
-            link = alias.c[field.column1] == table.c.id
+            owner = alias.c[field.column1]
             related_id = alias.c[field.column2]
-        clauses = [link]
+        clauses: list[SqlBool] = []
         if condition is not None:
             clauses.append(condition(related_id))
-        return sa.exists(sa.select(sa.literal(1)).select_from(alias).where(*clauses))
+        if self._or_depth:
+            owners = sa.select(owner).where(owner.is_not(None), *clauses)
+            return table.c.id.in_(owners)
+        return sa.exists(
+            sa.select(sa.literal(1)).select_from(alias).where(owner == table.c.id, *clauses)
+        )
 
     # -- document references -----------------------------------------------------------
     def visit_reference(self, node: Reference, table: sa.FromClause) -> SqlBool:
@@ -220,7 +257,7 @@ class SqlCompiler:
         self, node: Term, field: FieldInfo, model: ModelInfo, col: ColumnElement[object]
     ) -> SqlBool:
         target = model if field.name == "id" else self._comodel(field)
-        return sa.and_(col.is_not(None), col.in_(self.hierarchy_ids(node, target)))
+        return sa.and_(col.is_not(None), member_of(col, self.hierarchy_ids(node, target)))
 
     def hierarchy_ids(self, node: Term, target: ModelInfo) -> sa.Select[tuple[int]]:
         """Ids of the descendants (child_of) or ancestors (parent_of) of the given
@@ -252,7 +289,7 @@ class SqlCompiler:
         op, value = node.operator, node.value
         if op in ("child_of", "parent_of"):
             family = self.hierarchy_ids(node, self._comodel(field))
-            return self._related_exists(field, table, lambda rid: rid.in_(family))
+            return self._related_exists(field, table, lambda rid: member_of(rid, family))
         if op in ("=", "!="):
             if value is False:
                 exists = self._related_exists(field, table, None)

@@ -20,18 +20,20 @@ A plain list of ids (or a recordset) means ``set``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from bastion.errors import ValidationError
+from bastion.errors import AccessError, MissingError, ValidationError
 
 if TYPE_CHECKING:
     from .fields import Field
     from .model import Model
 
 CommandTuple = tuple[int, int, object]
+# Ids per IN list, as crud.CHUNK (crud imports this module).
+_CHUNK = 1000
 
 
 class Command:
@@ -110,120 +112,205 @@ def apply_commands(records: Model, field: Field, commands: list[CommandTuple]) -
     """Apply ``commands`` to ``field`` on every record of ``records``.
 
     Related records are created, written and deleted through the ORM in the same
-    environment, so the user's rights apply to them too.
+    environment, so the user's rights apply to them too. Each command is applied to
+    the whole recordset at once: linking N records checks the targets once, reads the
+    existing links of all of them in one query and inserts the new ones in one, with
+    the result of applying the command record after record.
     """
     assert field.comodel_name is not None
     comodel = records.env[field.comodel_name]
     for code, record_id, payload in commands:
         if code == 0:
             assert isinstance(payload, Mapping)
-            for record in records:
-                vals = dict(payload)
-                if field.type == "one2many":
-                    assert field.inverse_name is not None
-                    vals[field.inverse_name] = record.id
-                    comodel.create(vals)
-                else:
-                    _link(record, field, [comodel.create(vals).ids[0]])
+            _create_linked(records, field, payload)
         elif code == 1:
             assert isinstance(payload, Mapping)
             comodel.browse(record_id).write(payload)
         elif code == 2:
             comodel.browse(record_id).unlink()
+        elif field.type == "one2many":
+            _apply_one2many(records, field, code, record_id, payload)
         elif code in (3, 4):
-            for record in records:
-                (_unlink if code == 3 else _link)(record, field, [record_id])
+            (_unlink if code == 3 else _link)(records, field, [record_id])
         elif code == 5:
-            for record in records:
-                _unlink(record, field, None)
+            _unlink(records, field, None)
         elif code == 6:
             assert isinstance(payload, list)
-            for record in records:
-                _unlink(record, field, None, keep=payload)
-                _link(record, field, payload)
+            _unlink(records, field, None, keep=payload)
+            _link(records, field, payload)
 
 
-def _link(record: Model, field: Field, ids: list[int]) -> None:
-    env = record.env
-    comodel = env[field.comodel_name or ""]
-    targets = comodel.browse(ids)
-    if not env.su:
-        # Linking is a way to reach a record: only records the user may read.
-        targets.check_access("read")
-    elif len(targets.exists()) != len(set(ids)):
-        raise ValidationError(f"{field.model_name}.{field.name}: linked records {ids} do not exist")
+def _apply_one2many(
+    records: Model, field: Field, code: int, record_id: int, payload: object
+) -> None:
+    # A one2many target belongs to one record at a time: applied record after record,
+    # the last one keeps it, exactly as a loop of single writes would leave it.
+    for record in records:
+        if code in (3, 4):
+            (_unlink_one2many if code == 3 else _link_one2many)(record, field, [record_id])
+        elif code == 5:
+            _unlink_one2many(record, field, None)
+        elif code == 6:
+            assert isinstance(payload, list)
+            _unlink_one2many(record, field, None, keep=payload)
+            _link_one2many(record, field, payload)
+
+
+def _create_linked(records: Model, field: Field, values: Mapping[str, object]) -> None:
+    """``(0, 0, values)``: one new related record per record, created in one batch
+    (in the records' order)."""
+    if not records:
+        return
+    comodel = records.env[field.comodel_name or ""]
     if field.type == "one2many":
         assert field.inverse_name is not None
-        targets.write({field.inverse_name: record.id})
+        inverse = field.inverse_name
+        comodel.create([{**values, inverse: rid} for rid in records._ids])
         return
+    created = comodel.create([dict(values) for _rid in records._ids])
+    _check_targets(records, field, created.ids)
+    _insert_links(records, field, list(zip(records._ids, created._ids, strict=True)))
+
+
+def _check_targets(records: Model, field: Field, ids: list[int]) -> None:
+    """Linking is a way to reach a record: a user may link only records they may read;
+    a superuser only records that exist."""
+    env = records.env
+    targets = env[field.comodel_name or ""].browse(ids)
+    where = f"{field.model_name}.{field.name}"
+    if env.su:
+        # Compared as sets: a repeated id must not hide a missing one.
+        missing = set(ids) - set(targets.exists().ids)
+        if missing:
+            raise ValidationError(
+                f"{where}: linked {field.comodel_name} records {sorted(missing)} do not exist"
+            )
+        return
+    try:
+        targets.check_access("read")
+    except AccessError as exc:
+        raise AccessError(
+            f"{where}: cannot link these records. {exc}",
+            model=exc.model,
+            operation=exc.operation,
+            ids=exc.ids,
+            rules=exc.rules,
+            groups=exc.groups,
+            fields=exc.fields,
+        ) from exc
+    except MissingError as exc:
+        raise MissingError(
+            f"{where}: cannot link these records. {exc}", model=exc.model, ids=exc.ids
+        ) from exc
+
+
+def _link(records: Model, field: Field, ids: list[int]) -> None:
+    """Add links from every record of ``records`` to each of ``ids`` (many2many)."""
+    if not records:
+        return
+    _check_targets(records, field, ids)
+    targets = list(dict.fromkeys(ids))
+    _insert_links(records, field, [(owner, rid) for owner in records._ids for rid in targets])
+
+
+def _insert_links(records: Model, field: Field, pairs: list[tuple[int, int]]) -> None:
+    """Insert the (owner, target) pairs not already in the relation: one query for the
+    existing pairs and one insert (per chunk of a thousand owners)."""
+    env = records.env
     rel = env.registry.relation_table(field.relation or "")
     assert field.column1 and field.column2
-    existing = set(
-        env.cr.scalars(
-            sa.select(rel.c[field.column2]).where(
-                rel.c[field.column1] == record.id, rel.c[field.column2].in_(ids)
-            )
-        )
-    )
-    new = [rid for rid in dict.fromkeys(ids) if rid not in existing]
+    owner, target = rel.c[field.column1], rel.c[field.column2]
+    wanted = list(dict.fromkeys(pairs))
+    by_owner: dict[int, list[int]] = {}
+    for owner_id, target_id in wanted:
+        by_owner.setdefault(owner_id, []).append(target_id)
+    owners = list(by_owner)
+    existing: set[tuple[int, int]] = set()
+    for owner_chunk in _chunks(owners):
+        targets = list(dict.fromkeys(rid for oid in owner_chunk for rid in by_owner[oid]))
+        for target_chunk in _chunks(targets):
+            query = sa.select(owner, target).where(owner.in_(owner_chunk), target.in_(target_chunk))
+            existing.update((int(a), int(b)) for a, b in env.cr.execute(query))
+    new = [pair for pair in wanted if pair not in existing]
     if new:
-        env.cr.execute(
-            sa.insert(rel),
-            [{field.column1: record.id, field.column2: rid} for rid in new],
-        )
-    _invalidate(record, field)
+        env.cr.execute(sa.insert(rel), [{field.column1: a, field.column2: b} for a, b in new])
+    _invalidate(records, field, owners)
 
 
 def _unlink(
-    record: Model, field: Field, ids: list[int] | None, keep: list[int] | None = None
+    records: Model, field: Field, ids: list[int] | None, keep: list[int] | None = None
 ) -> None:
-    env = record.env
-    if field.type == "one2many":
-        assert field.inverse_name is not None
-        current = record[field.name]
-        targets = current if ids is None else current.browse(ids) & current
-        if keep is not None:
-            targets = targets.browse([rid for rid in targets.ids if rid not in keep])
-        comodel_field = targets._field(field.inverse_name)
-        if comodel_field.required or comodel_field.cascades:
-            targets.unlink()
-        else:
-            targets.write({field.inverse_name: False})
+    """Cut the links of every record of ``records`` to ``ids`` (None: to all), except
+    to ``keep`` (many2many)."""
+    env = records.env
+    owners = list(dict.fromkeys(records._ids))
+    if not owners:
         return
     rel = env.registry.relation_table(field.relation or "")
     assert field.column1 and field.column2
-    condition = rel.c[field.column1] == record.id
+    owner, target = rel.c[field.column1], rel.c[field.column2]
+    visible: list[int] | None = None
     if not env.su:
         # A user only cuts the links they can see: set/clear keep the links to records
         # hidden from them by the comodel's rules. Only the comodel's read rights count:
         # writing the field needs no read access to the record that holds it.
         from .crud import allowed_ids  # noqa: PLC0415 - crud imports this module
 
-        linked = list(env.cr.scalars(sa.select(rel.c[field.column2]).where(condition)))
+        linked: dict[int, None] = {}
+        for owner_chunk in _chunks(owners):
+            query = sa.select(target).where(owner.in_(owner_chunk))
+            if ids is not None:
+                query = query.where(target.in_(ids))
+            linked.update(dict.fromkeys(env.cr.scalars(query)))
         comodel = env[field.comodel_name or ""]
         seen = (
-            allowed_ids(comodel, "read", linked)
+            allowed_ids(comodel, "read", list(linked))
             if env.registry.security.model_allowed(env, comodel._name, "read")
             else set()
         )
-        visible = [
-            rid
-            for rid in linked
-            if rid in seen and (ids is None or rid in ids) and not (keep and rid in keep)
-        ]
+        visible = [rid for rid in linked if rid in seen and not (keep and rid in keep)]
         if not visible:
             return
-        condition = sa.and_(condition, rel.c[field.column2].in_(visible))
-    if ids is not None:
-        condition = sa.and_(condition, rel.c[field.column2].in_(ids))
-    if keep:
-        condition = sa.and_(condition, rel.c[field.column2].not_in(keep))
-    env.cr.execute(sa.delete(rel).where(condition))
-    _invalidate(record, field)
+    for owner_chunk in _chunks(owners):
+        condition: sa.ColumnElement[bool] = owner.in_(owner_chunk)
+        if visible is not None:
+            condition = sa.and_(condition, target.in_(visible))
+        if ids is not None:
+            condition = sa.and_(condition, target.in_(ids))
+        if keep:
+            condition = sa.and_(condition, target.not_in(keep))
+        env.cr.execute(sa.delete(rel).where(condition))
+    _invalidate(records, field, owners)
 
 
-def _invalidate(record: Model, field: Field) -> None:
+def _link_one2many(record: Model, field: Field, ids: list[int]) -> None:
+    _check_targets(record, field, ids)
+    assert field.inverse_name is not None
+    record.env[field.comodel_name or ""].browse(ids).write({field.inverse_name: record.id})
+
+
+def _unlink_one2many(
+    record: Model, field: Field, ids: list[int] | None, keep: list[int] | None = None
+) -> None:
+    assert field.inverse_name is not None
+    current = record[field.name]
+    targets = current if ids is None else current.browse(ids) & current
+    if keep is not None:
+        targets = targets.browse([rid for rid in targets.ids if rid not in keep])
+    comodel_field = targets._field(field.inverse_name)
+    if comodel_field.required or comodel_field.cascades:
+        targets.unlink()
+    else:
+        targets.write({field.inverse_name: False})
+
+
+def _invalidate(records: Model, field: Field, owners: list[int]) -> None:
     # The other side may declare the same relation (users <-> groups): forget both.
-    env = record.env
-    env.transaction.invalidate(field.model_name, [int(record.id)])
+    env = records.env
+    env.transaction.invalidate(field.model_name, owners)
     env.transaction.invalidate(field.comodel_name or "")
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]

@@ -83,8 +83,17 @@ def check_rules(records: Model, operation: str, ids: Sequence[int] | None = None
     wanted = list(dict.fromkeys(records._ids if ids is None else ids))
     if not wanted:
         return
-    allowed = allowed_ids(records, operation, wanted)
-    missing = [rid for rid in wanted if rid not in allowed]
+    refuse_unlisted(records, operation, wanted, allowed_ids(records, operation, wanted))
+
+
+def refuse_unlisted(
+    records: Model, operation: str, wanted: Sequence[int], listed: set[int]
+) -> None:
+    """Raise for those of ``wanted`` that a query holding the rules for ``operation``
+    did not return: MissingError when none of them exists, else the rules' AccessError
+    naming the existing ones (the missing ones beside them are not named)."""
+    env = records.env
+    missing = [rid for rid in wanted if rid not in listed]
     if not missing:
         return
     existing = records.browse(missing).exists().ids
@@ -130,8 +139,9 @@ def cached_value(records: Model, field: Field, rid: int) -> object:
     return values[field.name]
 
 
-def fetch_columns(records: Model, ids: Sequence[int]) -> None:
-    """Load every readable column field of ``ids`` into the cache."""
+def fetch_columns(records: Model, ids: Sequence[int]) -> set[int]:
+    """Load every readable column field of ``ids`` into the cache; returns the ids
+    fetched: for a user, those that exist and pass the read rules (in the WHERE)."""
     env = records.env
     spec = records._spec
     if not env.su:
@@ -145,9 +155,21 @@ def fetch_columns(records: Model, ids: Sequence[int]) -> None:
     if clause is not None:
         query = query.where(clause)
     cache = env.cache.setdefault(records._name, {})
+    fetched: set[int] = set()
     for row in env.cr.execute(query):
         values = cache.setdefault(row[0], {})
         values.update(zip(names, row[1:], strict=True))
+        fetched.add(row[0])
+    return fetched
+
+
+def fetch_checked(records: Model, ids: Sequence[int]) -> set[int]:
+    """Fetch the columns of ``ids`` (each id once, by chunks); the ids returned are
+    the readable ones, so the fetch is the read rule check too."""
+    fetched: set[int] = set()
+    for chunk in chunks(list(dict.fromkeys(ids))):
+        fetched |= fetch_columns(records, chunk)
+    return fetched
 
 
 def fetch_x2many(records: Model, field: Field, ids: Sequence[int]) -> None:
@@ -292,7 +314,11 @@ def read(records: Model, fields: Sequence[str] | None) -> list[dict[str, object]
         env.registry.security.check_model(env, records._name, "read")
     if not records:
         return []
-    check_rules(records, "read")
+    if not env.su:
+        # The fetch holds the read rules in its WHERE: the ids it leaves out are refused
+        # (or missing) exactly as check_rules would say, without a statement of its own.
+        wanted = list(dict.fromkeys(records._ids))
+        refuse_unlisted(records, "read", wanted, fetch_checked(records, wanted))
     rows: list[dict[str, object]] = []
     for record in records:
         row: dict[str, object] = {"id": record.id}
@@ -343,8 +369,10 @@ def display_names(comodel: Model, ids: Sequence[int]) -> dict[int, object]:
         return dict.fromkeys(ids, False)
     readable = comodel.browse(ids)
     if not env.su:
-        allowed = allowed_ids(comodel, "read", ids)
-        readable = comodel.browse([rid for rid in ids if rid in allowed])
+        # One statement: the fetch of the names holds the read rules, so the ids it
+        # returns are the readable ones (no separate rule check).
+        fetched = fetch_checked(comodel, ids)
+        readable = comodel.browse([rid for rid in ids if rid in fetched])
     result: dict[int, object] = dict.fromkeys(ids, False)
     for record in readable:
         result[int(record.id)] = record.display_name
@@ -445,18 +473,70 @@ def create(records: Model, batch: list[Mapping[str, object]]) -> tuple[int, ...]
     if not prepared:
         return ()
     _check_references(records, [columns for columns, _x2many in prepared])
-    table = spec.table
     with env.savepoint():
-        rows = [columns for columns, _x2many in prepared]
-        query = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = tuple(int(rid) for rid in env.cr.scalars(query, rows))
-        for rid, (_columns, x2many) in zip(ids, prepared, strict=True):
+        ids = _insert_rows(records, [columns for columns, _x2many in prepared])
+        for run, x2many in _x2many_runs(records, ids, [x2many for _c, x2many in prepared]):
             for name, commands in x2many.items():
-                apply_commands(records.browse(rid), spec.fields[name], commands)
+                apply_commands(records.browse(run), spec.fields[name], commands)
         _invalidate_inverses(records, written)
         check_rules(records, "create", ids)
         security.changed(env, records._name, written)
     return ids
+
+
+def _insert_rows(records: Model, rows: list[dict[str, object]]) -> tuple[int, ...]:
+    """Insert ``rows``; their new ids, in the rows' order."""
+    env = records.env
+    table = records._spec.table
+    if len(rows) > 1 and env.cr.dialect.name == "sqlite":
+        # SQLite cannot return new ids in the rows' order (SQLAlchemy would then send
+        # one INSERT per row). A Bastion transaction on SQLite holds the write lock from
+        # its BEGIN IMMEDIATE (registry.create_engine), so the ids after the largest are
+        # free, and they are the ones SQLite itself would give: number the rows, then
+        # send them in one executemany.
+        last = env.cr.scalar(sa.select(sa.func.max(table.c.id))) or 0
+        ids = tuple(range(last + 1, last + 1 + len(rows)))
+        env.cr.execute(
+            sa.insert(table), [{**row, "id": rid} for row, rid in zip(rows, ids, strict=True)]
+        )
+        return ids
+    query = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return tuple(int(rid) for rid in env.cr.scalars(query, rows))
+
+
+# Commands that only add or cut many2many links: applying them to a run of new
+# records at once leaves the rows that applying them record by record would.
+_LINK_CODES = frozenset({3, 4, 5, 6})
+
+
+def _x2many_runs(
+    records: Model, ids: tuple[int, ...], x2many: list[dict[str, Any]]
+) -> Iterator[tuple[tuple[int, ...], dict[str, Any]]]:
+    """The new records' x2many values as (ids, commands by field): consecutive records
+    given the same many2many links share one application of them. Anything that
+    creates, writes or deletes related records, or touches a one2many, stays per record,
+    so related records are created in the order of the given values."""
+    fields = records._spec.fields
+    run: list[int] = []
+    shared: dict[str, Any] | None = None
+    for rid, commands in zip(ids, x2many, strict=True):
+        if not commands:
+            continue
+        batchable = all(
+            fields[name].type == "many2many" and all(c[0] in _LINK_CODES for c in cmds)
+            for name, cmds in commands.items()
+        )
+        if batchable and shared is not None and commands == shared:
+            run.append(rid)
+            continue
+        if shared is not None:
+            yield tuple(run), shared
+        run, shared = [rid], commands
+        if not batchable:
+            yield tuple(run), shared
+            run, shared = [], None
+    if shared is not None:
+        yield tuple(run), shared
 
 
 def write(records: Model, vals: dict[str, object]) -> None:

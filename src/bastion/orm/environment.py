@@ -9,6 +9,10 @@ No thread-locals: an environment is passed explicitly, and every recordset carri
 the environment it was obtained from. Environments of one transaction share its
 connection; each (user, superuser flag, companies) has its own record cache, so a
 value fetched under one user's rights is never served to another.
+
+A user's allowed companies (the rules' ``company_ids``) are read in one statement,
+once per transaction, or once per security version when the security layer's version
+follows them (:class:`VersionedContext`).
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
 from bastion.errors import AccessError, MissingError
+
+from .crud import order_by
 
 if TYPE_CHECKING:
     from .model import Model
@@ -45,6 +51,22 @@ class Scope:
 
 EnvKey = tuple[int, bool, tuple[int, ...] | None, Grants, Scope | None]
 
+# Writes to these models may change a user's allowed companies.
+COMPANY_SOURCES = frozenset({"res.users", "res.company"})
+
+
+@runtime_checkable
+class VersionedContext(Protocol):
+    """A security layer whose version changes whenever a user's companies do
+    (``res.users.company_id`` / ``company_ids`` among the fields it watches): the
+    companies read for a security context may then be kept for the whole version.
+
+    ``context_memo`` returns the memo of the version a transaction sees (its own once
+    it changed security data itself), as ``SecurityState.memo``.
+    """
+
+    def context_memo(self, env: Environment) -> dict[object, object]: ...
+
 
 class Transaction:
     """One database transaction and the state attached to it."""
@@ -57,12 +79,25 @@ class Transaction:
         # started from, and a private cache once it changed security data itself.
         self.security_token: str | None = None
         self.security_local: dict[Any, Any] | None = None
+        # uid -> allowed companies, main first, as this transaction last read them.
+        self.user_companies: dict[int, tuple[int, ...]] = {}
+        # Set once this transaction wrote users or companies: from then on what it reads
+        # of them is its own (maybe never committed), not the security version's.
+        self.companies_written = False
+        # The security layer's per-transaction memo of the user values bound into rules
+        # (``user.commercial_partner_id.id``): read again after any write, since a
+        # write to a partner or a user may change them.
+        self.rule_memo: dict[Any, Any] = {}
 
     def cache(self, key: EnvKey) -> RecordCache:
         return self.caches.setdefault(key, {})
 
     def invalidate(self, model: str | None = None, ids: Iterable[int] | None = None) -> None:
         """Forget cached values: all, one model's, or some records' (in every env)."""
+        self.rule_memo.clear()
+        if model is None or model in COMPANY_SOURCES:
+            self.user_companies.clear()
+            self.companies_written = True
         if model is None:
             self.caches.clear()
             return
@@ -211,10 +246,59 @@ class Environment:
         return self(company_ids=ids)
 
     def user_company_ids(self) -> tuple[int, ...]:
-        user = self.user
-        main = user.company_id.id
-        others = [cid for cid in user.company_ids.ids if cid != main]
-        return tuple([main, *others] if main else others)
+        """The user's own companies, the main one first, then the others in the
+        companies' order (read as superuser)."""
+        txn = self.transaction
+        found = txn.user_companies.get(self.uid)
+        if found is not None:
+            return found
+        memo = self._version_memo()
+        key = ("user companies", self.uid)
+        shared = None if memo is None else memo.get(key)
+        if isinstance(shared, tuple):
+            found = shared
+        else:
+            found = self._read_user_companies()
+            if memo is not None:
+                memo[key] = found
+        txn.user_companies[self.uid] = found
+        return found
+
+    def _version_memo(self) -> dict[object, object] | None:
+        """Where the companies may be kept beyond this transaction: the security
+        version's memo, when that version follows them and this transaction has not
+        written users or companies itself."""
+        security = self.registry.security
+        if self.transaction.companies_written or not isinstance(security, VersionedContext):
+            return None
+        return security.context_memo(self)
+
+    def _read_user_companies(self) -> tuple[int, ...]:
+        # One statement, where reading the user record and then its company_ids took
+        # two: the user's main company beside each allowed company, in their order.
+        registry = self.registry
+        users = registry.model_info("res.users")
+        allowed = users.fields["company_ids"]
+        assert allowed.relation and allowed.column1 and allowed.column2 and allowed.comodel_name
+        relation = registry.relation_table(allowed.relation)
+        companies = registry.model_info(allowed.comodel_name).table
+        user_table = users.table
+        joined = user_table.outerjoin(
+            relation, relation.c[allowed.column1] == user_table.c.id
+        ).outerjoin(companies, companies.c.id == relation.c[allowed.column2])
+        su_companies = self(su=True)[allowed.comodel_name]
+        query = (
+            sa.select(user_table.c.company_id, companies.c.id)
+            .select_from(joined)
+            .where(user_table.c.id == self.uid)
+            .order_by(*order_by(su_companies, None, companies))
+        )
+        rows = self.cr.execute(query).all()
+        if not rows:
+            raise MissingError(f"res.users({self.uid}) cannot be read", model="res.users")
+        main = rows[0][0]
+        others = [int(cid) for _main, cid in rows if cid is not None and cid != main]
+        return (int(main), *others) if main else tuple(others)
 
     @property
     def company_ids(self) -> tuple[int, ...]:

@@ -79,16 +79,18 @@ class Model:
     # set on the classes a registry composes
     _spec: ClassVar[ModelSpec]
 
-    __slots__ = ("_ids", "_prefetch_ids", "env")
+    __slots__ = ("_ids", "_prefetch", "env")
 
     if TYPE_CHECKING:
         # Fields are declared per model; to the type checker any of them is Any.
         def __getattr__(self, name: str) -> Any: ...
 
-    def __init__(self, env: Environment, ids: tuple[int, ...], prefetch_ids: tuple[int, ...]):
+    def __init__(self, env: Environment, ids: tuple[int, ...], prefetch_ids: Prefetch):
         self.env = env
         self._ids = ids
-        self._prefetch_ids = prefetch_ids or ids
+        self._prefetch: Prefetch = (
+            prefetch_ids if isinstance(prefetch_ids, RelatedPrefetch) else prefetch_ids or ids
+        )
 
     # -- recordset basics ------------------------------------------------------------
     @property
@@ -146,8 +148,14 @@ class Model:
             return self._with_ids(self._ids[key])
         return self._with_ids((self._ids[key],))
 
+    @property
+    def _prefetch_ids(self) -> tuple[int, ...]:
+        """The records fetched together with these ones on a cache miss."""
+        prefetch = self._prefetch
+        return prefetch.resolve() if isinstance(prefetch, RelatedPrefetch) else prefetch
+
     def _with_ids(self, ids: tuple[int, ...], env: Environment | None = None) -> Self:
-        return type(self)(env or self.env, ids, self._prefetch_ids if env is None else ids)
+        return type(self)(env or self.env, ids, self._prefetch if env is None else ids)
 
     def browse(self, ids: int | Iterable[int] | None = None) -> Self:
         if ids is None:
@@ -166,7 +174,7 @@ class Model:
         return self
 
     def with_env(self, env: Environment) -> Self:
-        return type(self)(env, self._ids, self._prefetch_ids)
+        return type(self)(env, self._ids, self._prefetch)
 
     def sudo(self, flag: bool = True) -> Self:
         return self.with_env(self.env.sudo(flag))
@@ -225,18 +233,15 @@ class Model:
 
     def related_records(self, field: Field, ids: tuple[int, ...]) -> Model:
         """Records of ``field``'s comodel, prefetching together with the same field's
-        values over this record's whole prefetch set."""
+        values over this record's whole prefetch set.
+
+        That set is gathered when the related records first miss the cache, not here:
+        a loop over N records reaching their partners costs N steps, not N x N.
+        """
         assert field.comodel_name is not None
-        prefetch: dict[int, None] = dict.fromkeys(ids)
-        records = self.env.cache.get(self._name, {})
-        for rid in self._prefetch_ids:
-            value = records.get(rid, {}).get(field.name)
-            if isinstance(value, int):
-                prefetch[value] = None
-            elif isinstance(value, tuple):
-                prefetch.update(dict.fromkeys(value))
         comodel = self.env[field.comodel_name]
-        return type(comodel)(self.env, ids, tuple(prefetch))
+        prefetch = RelatedPrefetch(self.env, self._name, field.name, self._prefetch, ids)
+        return type(comodel)(self.env, ids, prefetch)
 
     def fields_get(
         self, allfields: Sequence[str] | None = None, attributes: Sequence[str] | None = None
@@ -326,6 +331,48 @@ class Model:
     def unlink(self) -> bool:
         crud.unlink(self)
         return True
+
+
+class RelatedPrefetch:
+    """The prefetch set of records reached through a relational field: ``ids``, then
+    the field's cached values over the prefetch set of the records it was read on,
+    gathered once, on first use."""
+
+    __slots__ = ("_env", "_field_name", "_ids", "_model", "_resolved", "_source")
+
+    def __init__(
+        self,
+        env: Environment,
+        model: str,
+        field_name: str,
+        source: Prefetch,
+        ids: tuple[int, ...],
+    ) -> None:
+        self._env = env
+        self._model = model
+        self._field_name = field_name
+        self._source = source
+        self._ids = ids
+        self._resolved: tuple[int, ...] | None = None
+
+    def resolve(self) -> tuple[int, ...]:
+        if self._resolved is None:
+            source = self._source
+            source_ids = source.resolve() if isinstance(source, RelatedPrefetch) else source
+            prefetch: dict[int, None] = dict.fromkeys(self._ids)
+            records = self._env.cache.get(self._model, {})
+            name = self._field_name
+            for rid in source_ids:
+                value = records.get(rid, {}).get(name)
+                if isinstance(value, int):
+                    prefetch[value] = None
+                elif isinstance(value, tuple):
+                    prefetch.update(dict.fromkeys(value))
+            self._resolved = tuple(prefetch) or self._ids
+        return self._resolved
+
+
+Prefetch = tuple[int, ...] | RelatedPrefetch
 
 
 def _as_list(domain: Domain) -> list[object]:

@@ -11,9 +11,10 @@ security policy is attached by :class:`bastion.registry.Registry`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -25,6 +26,7 @@ from .fields import Field, Many2many
 from .model import PUBLIC_MARK, Model
 from .schema import (
     ModelSpec,
+    add_order_index,
     build_relation_table,
     build_table,
     id_field,
@@ -118,6 +120,7 @@ class ModelRegistry:
         self.relations: dict[str, sa.Table] = {}
         # (comodel, many2one name) -> models whose one2many mirrors that many2one
         self._mirrors: dict[tuple[str, str], list[str]] | None = None
+        self._joined: sa.Connection | None = None
         self.security: SecurityHooks
 
     @property
@@ -243,6 +246,7 @@ class ModelRegistry:
                     f"{name}: _share_includes names {included!r}, not a one2many"
                 )
         spec.parse_order(None)  # a wrong _order fails now, not at the first search
+        add_order_index(spec, self.dialect)  # list pages read in order, not sort
         composed._spec = spec
         self.specs[name] = spec
         self.classes[name] = composed
@@ -290,7 +294,8 @@ class ModelRegistry:
         return found
 
     def create_schema(self) -> None:
-        """Create missing tables and add missing columns (never drops anything)."""
+        """Create missing tables, add missing columns and missing indexes (a database
+        made by an older version gains the new ones); never drops anything."""
         with self.engine.begin() as conn:
             self.metadata.create_all(conn, checkfirst=True)
             inspector = sa.inspect(conn)
@@ -306,19 +311,38 @@ class ModelRegistry:
                     conn.exec_driver_sql(
                         f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {ddl}"
                     )
-                    for index in table.indexes:
-                        if column.name in index.columns:
-                            index.create(conn, checkfirst=True)
+                present = {ix["name"] for ix in inspector.get_indexes(table.name)}
+                for index in table.indexes:
+                    # A name the dialect shortened is not in ``present``: checkfirst asks.
+                    if index.name not in present:
+                        index.create(conn, checkfirst=True)
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[Environment]:
         """A superuser environment in a new transaction: commit on success, roll back
         on any exception."""
+        if self._joined is not None:
+            with self._joined.begin_nested():
+                txn = Transaction(self, self._joined)
+                self.security.begin(txn)
+                # It sees the uncommitted data of the transaction it joined: its
+                # security state must not be shared with real transactions.
+                txn.security_local = {}
+                yield Environment(txn, SUPERUSER_ID, su=True)
+            return
         with self.engine.begin() as connection:
             txn = Transaction(self, connection)
             self.security.begin(txn)
             yield Environment(txn, SUPERUSER_ID, su=True)
+
+    def joined(self, connection: sa.Connection) -> Self:
+        """This registry, but each transaction is a savepoint inside ``connection``'s
+        open transaction: a web app served on it sees, and is rolled back with, what
+        that transaction did (the audit's simulation). The original is unchanged."""
+        view = copy.copy(self)
+        view._joined = connection
+        return view
 
     def xmlid_lookup(self, connection: sa.Connection, xmlid: str) -> tuple[str, int] | None:
         module, _, name = xmlid.partition(".")

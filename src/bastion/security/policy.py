@@ -46,7 +46,11 @@ if TYPE_CHECKING:
 # (None: every field).
 WATCHED: dict[str, frozenset[str] | None] = {
     "res.groups": frozenset({"implied_ids", "user_ids", "name", "category_id"}),
-    "res.users": frozenset({"group_ids", "active"}),
+    # Companies too: the companies read for a user are kept for a whole version.
+    "res.users": frozenset({"group_ids", "active", "company_id", "company_ids"}),
+    # A deleted company leaves its users' allowed companies (cascade); a renamed one
+    # moves in their order.
+    "res.company": frozenset({"name"}),
     "ir.model.access": None,
     "ir.rule": None,
     "ir.model.data": None,
@@ -231,13 +235,18 @@ class SecurityPolicy:
 
     def rule_domain(self, env: Environment, rule: RuleDef) -> Node:
         """One rule's domain for the current user; a rule that fails to evaluate
-        denies (fails closed) rather than letting everything through."""
-        state = self.state(env)
+        denies (fails closed) rather than letting everything through.
+
+        The user's values are bound again in each transaction (and after each of its
+        writes): they live in records that change without a new security version
+        (a contact moved to another customer changes ``user.commercial_partner_id``).
+        The parsed domain is shared, per security version, by every transaction that
+        binds the same values, so the compiled SQL is too."""
+        memo = env.transaction.rule_memo
         key = ("rule", rule.id, env.uid, env.company_ids)
-        found = state.memo.get(key)
+        found = memo.get(key)
         if found is None:
-            found = self._evaluate_rule(env, rule)
-            state.memo[key] = found
+            found = memo[key] = self._evaluate_rule(env, rule)
         return cast(Node, found)
 
     def evaluated_domain(self, env: Environment, rule: RuleDef) -> list[object]:
@@ -260,31 +269,45 @@ class SecurityPolicy:
     def _evaluate_rule(self, env: Environment, rule: RuleDef) -> Node:
         try:
             domain = self.evaluated_domain(env, rule)
-            spec = self.registry.model_info(rule.model)
-            return parse_domain(domain, spec, self.registry)
+            key = ("parsed", rule.model, _frozen(domain))
+            memo = self.state(env).memo
+            found = memo.get(key)
+            if found is None:
+                spec = self.registry.model_info(rule.model)
+                found = memo[key] = parse_domain(domain, spec, self.registry)
+            return cast(Node, found)
         except BastionError:
             return FALSE
 
     def rule_node(self, env: Environment, model: str, operation: str) -> Node:
         if env.su:
             return TRUE
-        state = self.state(env)
+        memo = env.transaction.rule_memo
         key = ("rules", env.uid, env.company_ids, env.grants, model, operation)
-        found = state.memo.get(key)
+        found = memo.get(key)
         if found is None:
-            global_rules, group_rules = self.applicable_rules(env, model, operation)
-            parts = [self.rule_domain(env, r) for r in global_rules]
-            if group_rules:
-                parts.append(disjunction([self.rule_domain(env, r) for r in group_rules]))
-            parts.append(self.document_node(env, model, operation))
-            # Without any access right of its own the user's rules do not count: only
-            # what is granted (an environment reaches here after check_model).
-            own = conjunction(parts) if self._acl_of_groups(env, model, operation) else FALSE
-            if operation == "read":
-                found = disjunction([own, self.grant_node(env, model)])
-            else:
-                found = own
-            state.memo[key] = found
+            found = memo[key] = self._combined_rules(env, model, operation)
+        return cast(Node, found)
+
+    def _combined_rules(self, env: Environment, model: str, operation: str) -> Node:
+        global_rules, group_rules = self.applicable_rules(env, model, operation)
+        parts = [self.rule_domain(env, r) for r in global_rules]
+        if group_rules:
+            parts.append(disjunction([self.rule_domain(env, r) for r in group_rules]))
+        parts.append(self.document_node(env, model, operation))
+        # Without any access right of its own the user's rules do not count: only what
+        # is granted (an environment reaches here after check_model).
+        acl = self._acl_of_groups(env, model, operation)
+        grants = self.grant_node(env, model) if operation == "read" else FALSE
+        # The same parts give the same node object in every transaction of a version:
+        # rule_sql keeps the compiled SQL by that object.
+        key = ("combined", model, operation, acl, grants, tuple(parts))
+        memo = self.state(env).memo
+        found = memo.get(key)
+        if found is None:
+            own = conjunction(parts) if acl else FALSE
+            found = disjunction([own, grants]) if operation == "read" else own
+            memo[key] = found
         return cast(Node, found)
 
     def _acl_of_groups(self, env: Environment, model: str, operation: str) -> bool:
@@ -357,6 +380,11 @@ class SecurityPolicy:
         state.memo[key] = (node, table, clause)
         return clause
 
+    def context_memo(self, env: Environment) -> dict[object, object]:
+        """The memo of the security version ``env``'s transaction sees (see
+        ``bastion.orm.environment.VersionedContext``)."""
+        return self.state(env).memo
+
     def restriction(self, env: Environment) -> Restriction:
         """For sub-queries of a user's own domain: only the related records the user
         may read (access right required, rules applied)."""
@@ -409,3 +437,18 @@ class SecurityPolicy:
             ids=ids,
             rules=failing,
         )
+
+
+def _frozen(value: object) -> object:
+    """An evaluated domain as a hashable key: lists become tuples, recursively, and
+    each value keeps its type (True and 1 are different keys)."""
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_frozen(v) for v in value))
+    if isinstance(value, set | frozenset):
+        return ("set", frozenset(_frozen(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((str(k), _frozen(v)) for k, v in value.items())))
+    ids = getattr(value, "_ids", None)  # a recordset (user.company_ids)
+    if isinstance(ids, tuple):
+        return ("records", str(getattr(value, "_name", "")), ids)
+    return (type(value).__name__, value)

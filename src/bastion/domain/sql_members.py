@@ -1,0 +1,59 @@
+"""``column IN (sub-query)`` for ids computed by the database (hierarchies), rendered on
+PostgreSQL so that the planner sees a short list rather than a guess.
+
+>>> member_of(table.c.partner_id, sa.select(tree.c.id))          # doctest: +SKIP
+
+PostgreSQL estimates a recursive CTE at a fixed size (401 rows for a two-row seed)
+whatever it returns, and plans around that guess: at 1M followers it hash-joined a
+sequential scan of the whole follower table to the five partners of one customer
+(docs/performance.md). ``column = ANY(ARRAY(sub-query))`` makes the sub-query an
+InitPlan that runs once, first, and the planner estimates ``= ANY`` of it like a short
+list of constants: index probes. Other backends get the plain ``IN``; both forms are
+two-valued for a non-null id list, which the hierarchy walk always is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+
+
+class MemberOf(ColumnElement[bool]):
+    """``column`` is one of the ids ``ids`` selects."""
+
+    inherit_cache = True
+    # A predicate of its own: SQLAlchemy must not append "= 1" on SQLite.
+    _is_implicitly_boolean = True
+    type = sa.Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("ids", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], ids: sa.Select[tuple[int]]) -> None:
+        self.column = column
+        self.ids = ids
+
+
+def member_of(column: ColumnElement[Any], ids: sa.Select[tuple[int]]) -> MemberOf:
+    return MemberOf(column, ids)
+
+
+@compiles(MemberOf)
+def _in(element: MemberOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column.in_(element.ids), **kw)
+
+
+@compiles(MemberOf, "postgresql")
+def _any_array(element: MemberOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    ids = compiler.process(element.ids.scalar_subquery(), **kw)
+    return f"{column} = ANY(ARRAY{ids})"
+
+
+__all__ = ["MemberOf", "member_of"]

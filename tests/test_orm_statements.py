@@ -1,0 +1,434 @@
+"""Statements per call, and the same answers with fewer of them.
+
+A short call (check_access of one record, a list page, the display names of a read)
+used to spend most of its time in round trips: the user's companies read as two
+statements per transaction, a rule check before a fetch that holds the same rule,
+and a rule check beside each comodel's fetch of display names. These tests pin the
+statement counts (behaviour, counted with a ``before_cursor_execute`` listener, never
+timed), check that the fewer statements give the same rows and the same errors, and
+that each model's default order has its index.
+
+Every test runs on SQLite and PostgreSQL. The read-only tests share one database per
+backend (sale installed, a small dataset committed); tests that commit get their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bastion import AccessError, Environment, MissingError, Model, Registry
+from bastion.orm.environment import VersionedContext
+from bastion.orm.schema import MAX_NAME, OrderTerm, order_index_name
+from conftest import RegistryFactory, module_database
+
+ORDERS_OF_A = 90  # customer A's orders in the main company, by the salesman
+ORDER_INDEX = "ix_sale_order__order_date_order_desc_id_desc"
+M2O = ["partner_id", "user_id", "company_id"]
+
+
+@dataclass(frozen=True)
+class World:
+    portal: int  # a contact of customer A
+    rep: int  # salesman (own documents), main and second company
+    main_company: int
+    second_company: int
+    allowed: tuple[int, ...]  # orders both users may read
+    rep_only: tuple[int, ...]  # the second company's orders, and the unassigned ones
+    forbidden: tuple[int, ...]  # another salesman's orders of customer B
+    missing: tuple[int, ...]  # ids no order has
+
+
+class Refused(Exception):
+    """Raised to roll a transaction back."""
+
+
+def _ref(env: Environment, xmlid: str) -> Model:
+    record = env.ref(xmlid)
+    assert record is not None
+    return record
+
+
+def build_world(env: Environment) -> World:
+    partners = env["res.partner"]
+    main = _ref(env, "base.main_company")
+    second = env["res.company"].create({"name": "Second Company"})
+    cust_a = partners.create({"name": "Customer A", "is_company": True})
+    cust_b = partners.create({"name": "Customer B", "is_company": True})
+    contact = partners.create({"name": "Anna A", "parent_id": cust_a.id})
+
+    def user(login: str, group: str, companies: Sequence[Model], **vals: object) -> Model:
+        return env["res.users"].create(
+            {
+                "login": login,
+                "name": login.title(),
+                "company_id": companies[0].id,
+                "company_ids": [c.id for c in companies],
+                "group_ids": [_ref(env, group).id],
+                **vals,
+            }
+        )
+
+    portal = user("portal_a", "base.group_portal", [main], partner_id=contact.id)
+    rep = user("rep", "sale.group_sale_salesman", [main, second])
+    rep2 = user("rep2", "sale.group_sale_salesman", [main])
+
+    def orders(count: int, partner: Model, salesman: Model | None, company: Model) -> Model:
+        return env["sale.order"].create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "user_id": salesman.id if salesman else False,
+                    "company_id": company.id,
+                    "date_order": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d} 10:00:00",
+                }
+                for i in range(count)
+            ]
+        )
+
+    allowed = orders(ORDERS_OF_A, cust_a, rep, main)
+    rep_only = orders(6, cust_a, rep, second) | orders(4, cust_b, None, main)
+    forbidden = orders(10, cust_b, rep2, main)
+    last = max(forbidden.ids)
+    return World(
+        portal=int(portal.id),
+        rep=int(rep.id),
+        main_company=int(main.id),
+        second_company=int(second.id),
+        allowed=tuple(allowed.ids),
+        rep_only=tuple(rep_only.ids),
+        forbidden=tuple(forbidden.ids),
+        missing=(last + 1000, last + 1001, last + 1002),
+    )
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Registry, World]]:
+    with module_database(request, tmp_path_factory, "sale", name="stmts") as registry:
+        with registry.transaction() as env:
+            world = build_world(env)
+        yield registry, world
+
+
+@contextlib.contextmanager
+def statements(registry: Registry) -> Iterator[list[str]]:
+    """The statements sent while the block runs (transaction control left out)."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            sent.append(statement)
+
+    sa.event.listen(registry.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", record)
+
+
+@contextlib.contextmanager
+def rolled_back(registry: Registry) -> Iterator[Environment]:
+    with contextlib.suppress(Refused), registry.transaction() as env:
+        yield env
+        raise Refused
+
+
+def user_values(who: str) -> int:
+    """Statements a transaction spends binding the user's values into its rules: the
+    portal rules read ``user.commercial_partner_id`` (the user's record, once per
+    transaction: it changes without a new security version); the salesman's read only
+    ``user.id`` and the companies, which need no statement."""
+    return 1 if who == "portal" else 0
+
+
+# -- statement counts ------------------------------------------------------------------
+@pytest.mark.parametrize("who", ["portal", "rep"])
+def test_check_access_of_one_record(shared: tuple[Registry, World], who: str) -> None:
+    registry, world = shared
+    uid = world.portal if who == "portal" else world.rep
+    order = world.allowed[0]
+    with rolled_back(registry) as env:  # warm: the security version is loaded
+        env.with_user(uid)["sale.order"].browse(order).check_access("read")
+    with statements(registry) as sent, rolled_back(registry) as env:
+        env.with_user(uid)["sale.order"].browse(order).check_access("read")
+    # the security version, the check itself (the companies are kept for the version)
+    assert len(sent) == 2 + user_values(who), sent
+
+
+@pytest.mark.parametrize("who", ["portal", "rep"])
+def test_search_read_of_80(shared: tuple[Registry, World], who: str) -> None:
+    registry, world = shared
+    uid = world.portal if who == "portal" else world.rep
+    fields = ["name", "partner_id", "date_order", "state", "amount_total"]
+    with rolled_back(registry) as env:
+        env.with_user(uid)["sale.order"].search_read([], fields, limit=80)
+    with statements(registry) as sent, rolled_back(registry) as env:
+        rows = env.with_user(uid)["sale.order"].search_read([], fields, limit=80)
+    assert len(rows) == 80
+    # the version, the search, the fetch (rules in its WHERE), the partners' names
+    assert len(sent) == 4 + user_values(who), sent
+
+
+def test_read_of_three_many2one_fields(shared: tuple[Registry, World]) -> None:
+    registry, world = shared
+    with rolled_back(registry) as env:
+        orders = env.with_user(world.rep)["sale.order"].search([], limit=80)
+        assert len(orders) == 80
+        with statements(registry) as sent:
+            rows = orders.read(M2O)
+        # the orders' fetch, then one fetch per comodel: no separate rule check
+        assert len(sent) == 4, sent
+        assert rows == reference_read(orders, M2O)
+
+
+def reference_read(records: Model, names: Sequence[str]) -> list[dict[str, object]]:
+    """What read() must return, built from check_access and superuser values: a
+    many2one shows its display name only when the user may read that record."""
+    records.check_access("read")
+    rows = []
+    for record in records.sudo():
+        row: dict[str, object] = {"id": record.id}
+        for name in names:
+            value = record[name]
+            if records._spec.fields[name].type != "many2one":
+                row[name] = value
+            elif not value:
+                row[name] = False
+            else:
+                readable = value.with_env(records.env).has_access("read")
+                row[name] = (value.id, value.display_name if readable else False)
+        rows.append(row)
+    return rows
+
+
+def test_display_names_hide_what_the_user_cannot_read(shared: tuple[Registry, World]) -> None:
+    registry, world = shared
+    with rolled_back(registry) as env:
+        orders = env.with_user(world.portal)["sale.order"].browse(world.allowed[:5])
+        assert orders.env.company_ids == (world.main_company,)
+        with statements(registry) as sent:
+            rows = orders.read(M2O)
+        assert rows == reference_read(orders, M2O)
+        assert len(sent) <= 4 + user_values("portal"), sent
+
+
+# -- the same answers ----------------------------------------------------------------------
+def outcome(call: Any) -> tuple[object, ...]:
+    try:
+        result = call()
+    except (AccessError, MissingError) as error:
+        return (type(error).__name__, str(error), error.ids, getattr(error, "rules", ()))
+    return ("ok", result)
+
+
+def test_read_and_check_access_refuse_alike(shared: tuple[Registry, World]) -> None:
+    registry, world = shared
+    mixes = [
+        [world.allowed[0], world.forbidden[0], world.missing[0]],
+        [world.forbidden[1], world.allowed[1], world.forbidden[0]],
+        [world.allowed[0], world.missing[0], world.missing[1]],
+        [world.missing[2]],
+        [world.forbidden[0]],
+        [world.rep_only[0], world.allowed[2]],
+    ]
+    with rolled_back(registry) as env:
+        for uid in (world.portal, world.rep):
+            orders = env.with_user(uid)["sale.order"]
+            for ids in mixes:
+                records = orders.browse(ids)
+                expected = outcome(lambda records=records: records.check_access("read"))
+                got = outcome(lambda records=records: records.read(["name"]))
+                if expected[0] == "ok":
+                    assert got[0] == "ok", (uid, ids, got)
+                else:
+                    assert got == expected, (uid, ids)
+    # forbidden beside missing: the forbidden ones are named, the missing ones are not
+    with rolled_back(registry) as env:
+        mix = env.with_user(world.portal)["sale.order"].browse(
+            [world.allowed[0], world.forbidden[0], world.missing[0]]
+        )
+        with pytest.raises(AccessError) as denied:
+            mix.read(["name"])
+        assert denied.value.ids == (world.forbidden[0],)
+        assert denied.value.rules == ("Sales orders: portal reads its own",)
+        with pytest.raises(MissingError) as missing:
+            mix.browse([world.allowed[0], world.missing[0]]).read(["name"])
+        assert missing.value.ids == (world.missing[0],)
+
+
+@settings(max_examples=40)
+@given(data=st.data())
+def test_read_equals_check_access_and_search(
+    shared: tuple[Registry, World], data: st.DataObject
+) -> None:
+    registry, world = shared
+    pool = [*world.allowed[:6], *world.rep_only[:4], *world.forbidden[:4], *world.missing]
+    ids = data.draw(st.lists(st.sampled_from(pool), max_size=8), label="ids")
+    uid = data.draw(st.sampled_from([world.portal, world.rep]), label="uid")
+    fields = data.draw(
+        st.lists(st.sampled_from(["name", "state", "amount_total", *M2O]), unique=True),
+        label="fields",
+    )
+    with rolled_back(registry) as env:
+        records = env.with_user(uid)["sale.order"].browse(ids)
+        expected = outcome(lambda: records.check_access("read"))
+        got = outcome(lambda: records.read(fields))
+        if expected[0] != "ok":
+            assert got == expected
+            return
+        assert got[0] == "ok", got
+        rows = got[1]
+        assert isinstance(rows, list)
+        assert [row["id"] for row in rows] == list(ids)
+        found = records.search([("id", "in", list(ids))])
+        assert set(found.ids) == set(ids)
+        assert rows == reference_read(records, fields)
+
+
+# -- the user's companies -------------------------------------------------------------------
+@pytest.fixture
+def fresh(make_registry: RegistryFactory) -> Iterator[tuple[Registry, Registry, World]]:
+    """A database of its own, and two registries on it (two workers)."""
+    registry = make_registry("sale")
+    other = Registry(registry.url)
+    for each in (registry, other):
+        # The security version follows users' companies: they are kept for it.
+        assert isinstance(each.security, VersionedContext)
+    with registry.transaction() as env:
+        world = build_world(env)
+    yield registry, other, world
+    other.dispose()
+
+
+def both_of(world: World) -> tuple[int, ...]:
+    return (world.main_company, world.second_company)
+
+
+def visible_companies(registry: Registry, world: World) -> tuple[tuple[int, ...], int]:
+    with rolled_back(registry) as env:
+        rep = env.with_user(world.rep)
+        return rep.company_ids, rep["sale.order"].search_count([])
+
+
+def test_a_change_of_companies_counts_from_the_next_transaction(
+    fresh: tuple[Registry, Registry, World],
+) -> None:
+    registry, other, world = fresh
+    both = both_of(world)
+    everything = len(world.allowed) + len(world.rep_only)
+    for each in (registry, other, registry, other):  # the second time from the cache
+        assert visible_companies(each, world) == (both, everything)
+
+    with contextlib.suppress(Refused), registry.transaction() as env:  # rolled back
+        env["res.users"].browse(world.rep).write({"company_ids": [(3, world.second_company)]})
+        # the same transaction sees its own change at once
+        assert env.with_user(world.rep).company_ids == (world.main_company,)
+        raise Refused
+    assert visible_companies(registry, world) == (both, everything)
+
+    with registry.transaction() as env:  # committed
+        env["res.users"].browse(world.rep).write({"company_ids": [(3, world.second_company)]})
+    for each in (registry, other):  # this worker and another one
+        assert visible_companies(each, world) == ((world.main_company,), everything - 6)
+
+    with registry.transaction() as env:  # the main company moves
+        env["res.users"].browse(world.rep).write(
+            {"company_ids": [(4, world.second_company)], "company_id": world.second_company}
+        )
+    for each in (other, registry):
+        assert visible_companies(each, world) == (
+            (world.second_company, world.main_company),
+            everything,
+        )
+
+
+def test_companies_are_read_once_per_version_when_it_follows_them(
+    fresh: tuple[Registry, Registry, World],
+) -> None:
+    registry, _other, world = fresh
+    visible_companies(registry, world)  # warm
+    with statements(registry) as sent, rolled_back(registry) as env:
+        env.with_user(world.rep).company_ids  # noqa: B018 - the read under test
+    companies = [s for s in sent if "res_company_users_rel" in s]
+    assert companies == [], sent  # kept for the security version
+    with rolled_back(registry) as env:
+        env.with_user(world.rep).with_companies([world.second_company])
+        env["res.company"].browse(world.second_company).write({"name": "Renamed"})
+        # a transaction that wrote companies reads them again, and shares nothing
+        with statements(registry) as sent:
+            assert env.with_user(world.rep).company_ids == both_of(world)
+        assert [s for s in sent if "res_company_users_rel" in s], sent
+
+
+# -- order indexes -----------------------------------------------------------------------------
+def order_indexes(registry: Registry, table: str) -> dict[str, list[str | None]]:
+    with registry.engine.connect() as conn:
+        found = sa.inspect(conn).get_indexes(table)
+    return {
+        str(ix["name"]): list(ix["column_names"]) for ix in found if "__order_" in str(ix["name"])
+    }
+
+
+def test_the_default_order_has_an_index(shared: tuple[Registry, World]) -> None:
+    registry, _world = shared
+    assert order_indexes(registry, "sale_order") == {ORDER_INDEX: ["date_order", "id"]}
+    assert order_indexes(registry, "sale_order_line") == {
+        "ix_sale_order_line__order_order_id_sequence_id": ["order_id", "sequence", "id"]
+    }
+    assert order_indexes(registry, "res_partner") == {
+        "ix_res_partner__order_name_id": ["name", "id"]
+    }
+    # ordered by id alone: the primary key serves it
+    tables_by_id = [s.table.name for s in registry.specs.values() if s.order in ("id", "id desc")]
+    assert tables_by_id
+    for table in tables_by_id:
+        if sa.inspect(registry.engine).has_table(table):
+            assert order_indexes(registry, table) == {}, table
+    if registry.dialect == "postgresql":
+        with registry.engine.connect() as conn:
+            (found,) = [
+                ix for ix in sa.inspect(conn).get_indexes("sale_order") if ix["name"] == ORDER_INDEX
+            ]
+        assert found.get("column_sorting") == {"date_order": ("desc",), "id": ("desc",)}
+
+
+def test_create_schema_adds_the_order_index_to_an_older_database(
+    make_registry: RegistryFactory,
+) -> None:
+    registry = make_registry("sale")
+    with registry.engine.begin() as conn:  # as a database made before order indexes
+        for name in (ORDER_INDEX, "ix_res_partner__order_name_id"):
+            conn.execute(sa.schema.DropIndex(sa.Index(name)))
+    assert order_indexes(registry, "sale_order") == {}
+    registry.create_schema()
+    assert order_indexes(registry, "sale_order") == {ORDER_INDEX: ["date_order", "id"]}
+    assert "ix_res_partner__order_name_id" in order_indexes(registry, "res_partner")
+    registry.create_schema()  # nothing left to add
+    assert order_indexes(registry, "sale_order") == {ORDER_INDEX: ["date_order", "id"]}
+    reopened = Registry(registry.url)
+    try:
+        assert ORDER_INDEX in {ix.name for ix in reopened.specs["sale.order"].table.indexes}
+    finally:
+        reopened.dispose()
+
+
+def test_order_index_names_are_predictable_and_fit() -> None:
+    terms = [OrderTerm("date_order", True), OrderTerm("id", True)]
+    assert order_index_name("sale_order", terms) == ORDER_INDEX
+    nulls = [OrderTerm("day", False, True), OrderTerm("id")]
+    assert order_index_name("t", nulls) == "ix_t__order_day_nulls_first_id"
+    long_terms = [OrderTerm(f"field_number_{i}", True) for i in range(6)]
+    long_name = order_index_name("a_rather_long_model_table_name", long_terms)
+    assert len(long_name) == MAX_NAME
+    assert long_name == order_index_name("a_rather_long_model_table_name", long_terms)
+    other = order_index_name("a_rather_long_model_table_name", long_terms[:-1] + [OrderTerm("x")])
+    assert other != long_name
