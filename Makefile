@@ -16,11 +16,12 @@ BIN    := $(VENV)/bin
 # Touched once `pip install -e '.[test]'` succeeded; rebuilt when pyproject.toml changes.
 STAMP  := $(VENV)/.bastion-installed
 
-# System packages the test suite needs, as `tool:debian-package` pairs. A tool counts as
-# present when it is on PATH or under /usr/lib/postgresql/*/bin (Debian keeps initdb there).
-# To add more later, extend this one line, e.g.:
+# System packages Bastion and its test suite need, as `tool:debian-package` pairs. A tool
+# counts as present when it is on PATH or under /usr/lib/postgresql/*/bin (Debian keeps
+# initdb there); a shared library (`libcairo.so.2`, for PNG heat maps) when it is under
+# /usr/lib/*/ (Debian's multiarch folders). To add more later, extend this one line, e.g.:
 #   SYSTEM_DEPS := initdb:postgresql redis-server:redis-server chromium:chromium
-SYSTEM_DEPS ?= initdb:postgresql redis-server:redis-server chromium:chromium
+SYSTEM_DEPS ?= initdb:postgresql redis-server:redis-server chromium:chromium libcairo.so.2:libcairo2
 
 PYTEST_ARGS ?=
 
@@ -41,7 +42,8 @@ system-deps:
 	for dep in $(SYSTEM_DEPS); do \
 	  tool="$${dep%%:*}"; pkg="$${dep#*:}"; \
 	  if command -v "$$tool" >/dev/null 2>&1 \
-	     || compgen -G "/usr/lib/postgresql/*/bin/$$tool" >/dev/null; then \
+	     || compgen -G "/usr/lib/postgresql/*/bin/$$tool" >/dev/null \
+	     || compgen -G "/usr/lib/*/$$tool" >/dev/null; then \
 	    continue; \
 	  fi; \
 	  missing="$$missing $$pkg"; \

@@ -121,3 +121,33 @@ def test_audit_db_command(tmp_path: Path) -> None:
     assert {f["check"] for f in json.loads(failing.stdout)} == {"BST-DB-ACL-EVERYONE"}
     assert run("--fail-on", "critical").returncode == 0
     assert "fix:" in run("--fail-on", "none").stdout
+
+
+def test_rules_that_match_nothing_are_reported(env: Environment) -> None:
+    add_rule(env, "helpdesk.ticket", "[(0, '=', 1)]")
+    add_rule(env, "project.task", "[('id', 'in', [])]")
+    add_rule(env, "sale.order", "[('user_id', '=', user.id)]")  # empty for some: not this
+    rows = checks(env)["BST-DB-RULE-DENIES-ALL/low"]
+    assert [row.split(" on ")[1].split(":")[0] for row in rows] == [
+        "helpdesk.ticket",
+        "project.task",
+    ]
+
+
+def test_fields_that_look_internal_and_that_portal_reads_are_reported(env: Environment) -> None:
+    from bastion.audit.portal_fields import why_internal
+
+    assert why_internal("margin", None, None) == "name: margin"
+    assert why_internal("x_cost_price", None, None) == "name: cost"
+    assert why_internal("notes", "Private notes", None) == "declared 'private'"
+    assert why_internal("default_code", "Internal Reference", None) is None
+    assert why_internal("client_order_ref", "Customer Reference", None) is None
+    # margin is restricted with groups= to sales users: lifting that exposes it.
+    margin = env.registry.specs["sale.order"].fields["margin"]
+    groups, margin.groups = margin.groups, None
+    try:
+        env.registry.security.changed(env, "res.groups", None)
+        rows = checks(env)["BST-DB-PORTAL-INTERNAL-FIELD/medium"]
+    finally:
+        margin.groups = groups
+    assert rows == ["sale.order.margin (name: margin)"]

@@ -41,3 +41,15 @@ def test_oca_tree_audited_together_orders_dependencies(oca_addons: dict[str, Pat
     assert all(not f.file.startswith("/") for f in report.findings)
     document = json.loads(sarif_report(report.findings))
     assert len(document["runs"][0]["results"]) == len(report.findings)
+
+
+def test_helpdesk_ticket_close_is_found_and_the_published_team_search_is_not(
+    oca_addons: dict[str, Path],
+) -> None:
+    # /ticket/close finds a ticket by a request id in sudo mode and sets its stage;
+    # /submitted/ticket looks a team up by a request id too, but only among teams with
+    # show_in_portal set, and uses it for the new ticket: a deliberate filter.
+    report = audit_odoo([oca_addons["helpdesk_mgmt"]])
+    idor = [f for f in report.findings if f.check == "BST-ODOO-ROUTE-IDOR"]
+    assert [(f.file, f.line) for f in idor] == [("helpdesk_mgmt/controllers/main.py", 26)]
+    assert "writes it (ticket.stage_id = ..., line 30)" in idor[0].message

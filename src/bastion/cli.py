@@ -10,7 +10,7 @@
     $ bastion models --db sqlite:///var/app.db
     $ bastion audit odoo ./odoo-addons --format sarif --fail-on high
     $ bastion explain --user alice --model sale.order --id 42 --op read
-    $ bastion matrix --type portal [--csv]
+    $ bastion matrix --type portal [--csv] [--svg portal.svg] [--png portal.png]
     $ bastion verify policy.yaml
     $ bastion audit db --db postgresql://... --require-2fa base.group_user
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -31,6 +31,9 @@ from rich.table import Table
 from bastion.audit.odoo.cli import audit_app
 from bastion.errors import BastionError
 from bastion.registry import DEFAULT_URL, Registry
+
+if TYPE_CHECKING:
+    from bastion.security.matrix import Cell
 
 APPS = ("contacts", "sale", "account", "project", "helpdesk", "portal")
 DEMO_DB = Path("var/demo.db")
@@ -342,14 +345,18 @@ def matrix(
     every_model: Annotated[
         bool, typer.Option("--all", help="Also the models with no access at all")
     ] = False,
+    svg: Annotated[
+        Path | None, typer.Option("--svg", help="Also write a heat-map image (SVG) there")
+    ] = None,
+    png: Annotated[
+        Path | None,
+        typer.Option("--png", help="Also write a heat-map image (PNG, needs libcairo2) there"),
+    ] = None,
     db: DbOption = DEFAULT_URL,
     addons_path: AddonsOption = None,
 ) -> None:
     """Models x CRUD for a user or a user type: what the access rights grant, and the
-    record rules that restrict each cell."""
-    import csv  # noqa: PLC0415
-    import sys  # noqa: PLC0415
-
+    record rules that restrict each cell; --svg/--png also draw it as a heat map."""
     from bastion.security.matrix import access_matrix  # noqa: PLC0415
 
     try:
@@ -358,32 +365,75 @@ def matrix(
             cells = access_matrix(env, user=owner, user_type=user_type)
     except BastionError as exc:
         raise _fail(exc) from None
-    models = sorted({c.model for c in cells if every_model or c.allowed})
-    by_cell = {(c.model, c.operation): c for c in cells}
-    operations = ("read", "write", "create", "unlink")
+    shown = {c.model for c in cells if every_model or c.allowed}
+    cells = [c for c in cells if c.model in shown]
+    title = f"Access of {user or user_type}"
+    written = [_write_heatmap(cells, title, path, kind) for path, kind in _images(svg, png)]
     if csv_output:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["model", "operation", "allowed", "rules"])
-        for model in models:
-            for op in operations:
-                cell = by_cell[(model, op)]
-                writer.writerow([model, op, int(cell.allowed), "; ".join(cell.rules)])
-        return
-    table = Table(title=f"Access of {user or user_type}")
-    table.add_column("model")
-    for op in operations:
-        table.add_column(op)
-    for model in models:
-        row = []
-        for op in operations:
+        _print_matrix_csv(cells)
+    else:
+        _print_matrix_table(cells, title)
+    for line in written:
+        typer.echo(line, err=True)  # stderr: stdout stays the table or the CSV
+
+
+MATRIX_OPERATIONS = ("read", "write", "create", "unlink")
+
+
+def _images(svg: Path | None, png: Path | None) -> list[tuple[Path, str]]:
+    return [(path, kind) for path, kind in ((svg, "SVG"), (png, "PNG")) if path is not None]
+
+
+def _write_heatmap(cells: list[Cell], title: str, path: Path, kind: str) -> str:
+    from bastion.audit.heatmap import heatmap_png, heatmap_svg  # noqa: PLC0415
+
+    try:
+        if kind == "PNG":
+            path.write_bytes(heatmap_png(cells, title=title))
+        else:
+            path.write_text(heatmap_svg(cells, title=title), encoding="utf-8")
+    except BastionError as exc:
+        raise _fail(BastionError(f"cannot write the {kind} heat map to {path}: {exc}")) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise _fail(BastionError(f"cannot write the {kind} heat map to {path}: {reason}")) from None
+    return f"wrote the {kind} heat map to {path}"
+
+
+def _print_matrix_csv(cells: list[Cell]) -> None:
+    import csv  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    by_cell = {(c.model, c.operation): c for c in cells}
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["model", "operation", "allowed", "rules"])
+    for model in sorted({c.model for c in cells}):
+        for op in MATRIX_OPERATIONS:
             cell = by_cell[(model, op)]
+            writer.writerow([model, op, int(cell.allowed), "; ".join(cell.rules)])
+
+
+def _print_matrix_table(cells: list[Cell], title: str) -> None:
+    from rich.text import Text  # noqa: PLC0415
+
+    by_cell = {(c.model, c.operation): c for c in cells}
+    table = Table(title=Text(title))
+    table.add_column("model")
+    for op in MATRIX_OPERATIONS:
+        table.add_column(op)
+    for model in sorted({c.model for c in cells}):
+        row = []
+        for op in MATRIX_OPERATIONS:
+            cell = by_cell[(model, op)]
+            # Text, not markup: rule names come from the database and may hold "[".
+            # Colours read as risk, as in the heat map: every record red, denied dim.
             if not cell.allowed:
-                row.append("[red]no[/red]")
+                row.append(Text("no", style="dim"))
             elif cell.rules:
-                row.append("[yellow]rules:[/yellow] " + "; ".join(cell.rules))
+                row.append(Text.assemble(("rules: ", "yellow"), "; ".join(cell.rules)))
             else:
-                row.append("[green]all[/green]")
-        table.add_row(model, *row)
+                row.append(Text("all", style="bold red"))
+        table.add_row(Text(model), *row)
     console.print(table)
 
 
@@ -424,11 +474,15 @@ def audit_db(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
     fail_on: Annotated[str, typer.Option(help="Exit 1 from this severity up, or 'none'")] = "high",
+    http: Annotated[
+        bool, typer.Option(help="Also simulate the customers through the portal's routes")
+    ] = True,
     addons_path: AddonsOption = None,
 ) -> None:
     """Audit a Bastion database: user types, access rights to everyone, portal models
-    without rules, leaky rules (by simulation, rolled back), rules that fail, missing
-    2FA, admin passwords from the common list, stale credentials and share links."""
+    without rules, leaky rules, customer isolation (simulated through the data layer and
+    the portal, rolled back), rules that fail, missing 2FA, admin passwords from the
+    common list, stale credentials and share links."""
     import json  # noqa: PLC0415
 
     from bastion.audit.database import SEVERITIES, audit_database  # noqa: PLC0415
@@ -437,7 +491,7 @@ def audit_db(
         raise _fail(ValueError(f"--fail-on must be one of {', '.join(SEVERITIES)} or none"))
     try:
         with _registry(db, addons_path).transaction() as env:
-            findings = audit_database(env, require_2fa_groups=require_2fa or [])
+            findings = audit_database(env, require_2fa_groups=require_2fa or [], http=http)
     except BastionError as exc:
         raise _fail(exc) from None
     if as_json:

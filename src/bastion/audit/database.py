@@ -5,27 +5,29 @@
 ['BST-DB-ACL-EVERYONE', 'BST-DB-RULE-LEAKY']
 
 Each finding has an id, a severity, what is wrong, the exact offending rows and a fix.
-Leaky rules are found by simulation: inside a savepoint that is rolled back, two
-customers with a portal user each are created, and a rule whose domain comes out the
-same for both does not keep customers apart. Nothing the audit creates survives it.
+Customer isolation is checked by simulation (``isolation.py``, ``isolation_http.py``):
+inside a savepoint that is rolled back, two customers with a portal user each get a
+sample of every portal-readable model, and neither user may reach the other's samples,
+through the data layer or the portal's routes. Nothing the audit creates survives it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bastion.auth.accounts import has_second_factor, utcnow
 from bastion.auth.passwords import verify_password
 from bastion.domain import FALSE, TRUE
-from bastion.errors import BastionError
 from bastion.security.groups import USER_TYPES, closure
 from bastion.security.policy import SecurityPolicy
 
+from .isolation import Leak, build_samples, data_layer_leaks, leak_rows, simulated_customers
+from .portal_fields import internal_looking_fields
+
 if TYPE_CHECKING:
-    from bastion.orm import Environment, Model
+    from bastion.orm import Environment
     from bastion.security.state import SecurityState
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -52,11 +54,11 @@ class DbFinding:
         }
 
 
-class _Rollback(Exception):
-    pass
-
-
-def audit_database(env: Environment, *, require_2fa_groups: Sequence[str] = ()) -> list[DbFinding]:
+def audit_database(
+    env: Environment, *, require_2fa_groups: Sequence[str] = (), http: bool = True
+) -> list[DbFinding]:
+    """Every check's findings, most severe first. ``http`` also runs the isolation
+    simulation through the portal's routes (in-process, on the audit's transaction)."""
     su = env(su=True)
     policy = su.registry.security
     assert isinstance(policy, SecurityPolicy)
@@ -64,7 +66,7 @@ def audit_database(env: Environment, *, require_2fa_groups: Sequence[str] = ()) 
     findings: list[DbFinding] = []
     findings += _user_type_mix(su, state)
     findings += _acl_everyone(state)
-    findings += _portal_models(su, policy, state)
+    findings += _portal_models(su, policy, state, http=http)
     findings += _broken_rules(su, policy, state)
     findings += _two_factor(su, policy, list(require_2fa_groups))
     findings += _admin_passwords(su, policy)
@@ -131,7 +133,7 @@ def _acl_everyone(state: SecurityState) -> list[DbFinding]:
 
 
 def _portal_models(
-    su: Environment, policy: SecurityPolicy, state: SecurityState
+    su: Environment, policy: SecurityPolicy, state: SecurityState, *, http: bool
 ) -> list[DbFinding]:
     portal = state.group_id("base.group_portal")
     if portal is None:
@@ -142,12 +144,18 @@ def _portal_models(
         for model, rows in state.access.items()
         if any("read" in r.perms and (r.group_id is None or r.group_id in groups) for r in rows)
         and su.registry.specs.get(model) is not None
-        and su.registry.specs[model].access_through is None
     )
     unrestricted: list[str] = []
     leaky: list[str] = []
-    with _simulated_customers(su) as users:
+    simulated: list[str] = []
+    leaks: list[Leak] = []
+    untested: dict[str, str] = {}
+    internal: list[str] = []
+    with simulated_customers(su) as customers:
         for model in readable:
+            if su.registry.specs[model].access_through is not None:
+                simulated.append(model)  # reached through its document: simulated with it
+                continue
             rules = [
                 r
                 for r in state.rules.get(model, ())
@@ -156,15 +164,27 @@ def _portal_models(
             if not rules:
                 unrestricted.append(model)
                 continue
-            if users is None:
+            if customers is None:
                 continue
-            as_a, as_b = (su.with_user(u) for u in users)
+            as_a, as_b = (su.with_user(c.user) for c in customers)
             if any(r.groups & groups and policy.rule_domain(as_a, r) == TRUE for r in rules):
                 continue  # a portal rule [(1, '=', 1)]: shared with customers on purpose
+            simulated.append(model)
             node = policy.rule_node(as_a, model, "read")
             # FALSE denies every record: not a leak (a rule that fails is reported apart).
             if node != FALSE and node == policy.rule_node(as_b, model, "read"):
                 leaky.append(f"{model}: {', '.join(repr(r.name) for r in rules)}")
+        if customers is not None:
+            internal = internal_looking_fields(su.with_user(customers[0].user), readable)
+            samples = build_samples(su, customers, simulated)
+            leaks, untested = data_layer_leaks(su, customers, samples)
+            if http:
+                from .isolation_http import portal_leaks  # noqa: PLC0415 - the web stack
+
+                more, unproven = portal_leaks(su, customers, samples)
+                leaks += more
+                for model, why in unproven.items():
+                    untested.setdefault(model, why)
     found = []
     if unrestricted:
         found.append(
@@ -191,64 +211,86 @@ def _portal_models(
                 leaky,
             )
         )
+    if internal:
+        found.append(
+            DbFinding(
+                "BST-DB-PORTAL-INTERNAL-FIELD",
+                "medium",
+                "portal users may read these fields, whose name or declaration says they "
+                "hold internal data",
+                "restrict the field to internal users with groups='base.group_user' "
+                "(or rename it if it is meant for customers)",
+                internal,
+            )
+        )
+    if leaks:
+        found.append(
+            DbFinding(
+                "BST-DB-ISOLATION",
+                "critical",
+                "in the simulation (two new customers with a portal user each, rolled "
+                "back), one customer's user reached the other customer's records",
+                "restrict the model's portal rule to the user's own records (e.g. "
+                "[('partner_id', 'child_of', [user.commercial_partner_id.id])]), and make "
+                "routes read in the visitor's environment, never as superuser",
+                leak_rows(leaks),
+            )
+        )
+    if untested:
+        found.append(
+            DbFinding(
+                "BST-DB-ISOLATION-UNTESTED",
+                "info",
+                "the simulation could not make a record of these models that its own "
+                "customer reads, so their isolation is not proven",
+                "check these models' portal rules by hand, or state them in a policy for "
+                "bastion verify",
+                [f"{model}: {why}" for model, why in sorted(untested.items())],
+            )
+        )
     return found
-
-
-@contextmanager
-def _simulated_customers(su: Environment) -> Iterator[list[Model] | None]:
-    """Two portal users of two new customers, inside a savepoint that is always rolled
-    back (None when there is no portal group)."""
-    portal = su.ref("base.group_portal", raise_if_not_found=False)
-    company = su.ref("base.main_company", raise_if_not_found=False)
-    if portal is None:
-        yield None
-        return
-    try:
-        with su.savepoint():  # undoes the records, the caches and the security state
-            users = []
-            for name in ("a", "b"):
-                customer = su["res.partner"].create(
-                    {"name": f"Audit customer {name}", "is_company": True}
-                )
-                contact = su["res.partner"].create(
-                    {"name": f"Audit contact {name}", "parent_id": customer.id}
-                )
-                vals: dict[str, object] = {
-                    "login": f"__audit_portal_{name}",
-                    "name": f"Audit {name}",
-                    "partner_id": contact.id,
-                    "group_ids": [portal.id],
-                }
-                if company is not None:
-                    vals.update(company_id=company.id, company_ids=[company.id])
-                users.append(su["res.users"].create(vals))
-            yield users
-            raise _Rollback
-    except _Rollback:
-        pass
 
 
 def _broken_rules(su: Environment, policy: SecurityPolicy, state: SecurityState) -> list[DbFinding]:
     rows = []
+    empty = []
+    admin = su.ref("base.user_admin", raise_if_not_found=False)
+    users = [su] + ([su.with_user(admin)] if admin is not None else [])
     for model, rules in sorted(state.rules.items()):
         for rule in rules:
+            where = f"ir.rule({rule.id}) {rule.name!r} on {model}"
             try:
                 policy.evaluated_domain(su, rule)
-            except BastionError as exc:
-                rows.append(f"ir.rule({rule.id}) {rule.name!r} on {model}: {exc}")
             except Exception as exc:  # noqa: BLE001 - any failure of a rule is the finding
-                rows.append(f"ir.rule({rule.id}) {rule.name!r} on {model}: {exc}")
-    if not rows:
-        return []
-    return [
-        DbFinding(
-            "BST-DB-RULE-ERROR",
-            "medium",
-            "these rules do not evaluate; Bastion treats them as denying everything",
-            "fix the domain (bastion explain shows it per user) or deactivate the rule",
-            rows,
+                rows.append(f"{where}: {exc}")
+                continue
+            if all(policy.rule_domain(env, rule) == FALSE for env in users):
+                empty.append(f"{where}: {rule.text}")
+    found = []
+    if rows:
+        found.append(
+            DbFinding(
+                "BST-DB-RULE-ERROR",
+                "medium",
+                "these rules do not evaluate; Bastion treats them as denying everything",
+                "fix the domain (bastion explain shows it per user) or deactivate the rule",
+                rows,
+            )
         )
-    ]
+    if empty:
+        found.append(
+            DbFinding(
+                "BST-DB-RULE-DENIES-ALL",
+                "low",
+                "these rules match no record, whoever asks (the superuser's and the "
+                "administrator's values tried): the users they apply to reach nothing of "
+                "the model through them; a global one locks every user out",
+                "remove the rule, or give it the domain it was meant to have "
+                "(an empty list of ids, [(0, '=', 1)] and contradictions match nothing)",
+                empty,
+            )
+        )
+    return found
 
 
 def _two_factor(su: Environment, policy: SecurityPolicy, required: list[str]) -> list[DbFinding]:

@@ -5,12 +5,13 @@
 
 - SQL text built by ``%``, ``+``, ``format()`` or an f-string reaching ``cr.execute``,
   followed through local assignments (a constant query with parameters is fine);
+  critical when a route passes request input into it, directly or through helpers;
 - ``eval``/``exec``/``safe_eval`` and ``getattr`` of values that are not constants;
 - ``Markup(...)`` of values that are not constants;
-- routes (``auth='public'`` or ``'user'``) that ``sudo()`` and ``browse()`` an id
-  coming from the request without an access check; ``csrf=False`` routes that write;
+- routes that reach records by a request value in sudo mode without an access check,
+  and ``csrf=False`` routes that write (:mod:`.route_checks`);
 - public model methods (no leading ``_``, not ``@api.model``) that write in sudo mode
-  without an access check.
+  (``sudo().write()``, or a field assigned on a sudo record) without an access check.
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ import ast
 from collections.abc import Iterator
 
 from .code_flow import Flow, dotted
-from .findings import Finding, finding
+from .findings import Finding, Severity, finding
+from .route_checks import CURSORS, Module, Route, has_check, scan_route, write_sites
 from .static_models import PySource
 
-CURSORS = ("cr", "_cr", "cursor")
-WRITES = frozenset({"write", "create", "unlink", "copy"})
-CHECK_CALLS = ("check_access", "_document_check_access", "consteq", "_get_record_or_404")
 EXEMPT_DECORATORS = frozenset(
     {"model", "model_create_multi", "depends", "onchange", "constrains", "autovacuum",
      "ondelete", "depends_context"}
@@ -39,13 +38,24 @@ ORM_METHODS = frozenset(
 def check_python(sources: list[PySource]) -> list[Finding]:
     found: list[Finding] = []
     for source in sources:
-        for function, in_model in _functions(source.tree):
-            flow = Flow.of(function, source.tree)
-            found.extend(_calls(source, function, flow))
-            route = _route(function)
+        module = Module.of(source.tree)
+        functions = list(_functions(source.tree))
+        # A helper reached from two routes is reported once, for the first route.
+        routes: dict[tuple[str, int | None], Finding] = {}
+        routed: dict[int, str] = {}  # cr.execute calls fed by request input -> the route
+        for function, _in_model in functions:
+            route = Route.of(function)
             if route is not None:
-                found.extend(_route_checks(source, function, flow, route))
-            elif in_model:
+                scan = scan_route(source.rel, module, function, route)
+                for item in scan.findings:
+                    routes.setdefault((item.check, item.line), item)
+                for call, caller in scan.sql.items():
+                    routed.setdefault(call, caller)
+        found.extend(routes.values())
+        for function, in_model in functions:
+            flow = Flow.of(function, source.tree)
+            found.extend(_calls(source, function, flow, routed))
+            if in_model and Route.of(function) is None:
                 found.extend(_public_method(source, function, flow))
     return found
 
@@ -72,7 +82,10 @@ def _functions(
 
 
 def _calls(
-    source: PySource, function: ast.FunctionDef | ast.AsyncFunctionDef, flow: Flow
+    source: PySource,
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    flow: Flow,
+    routed: dict[int, str],
 ) -> list[Finding]:
     found: list[Finding] = []
     for node in ast.walk(function):
@@ -82,7 +95,15 @@ def _calls(
         last = name.rpartition(".")[2]
         first = node.args[0]
         if last == "execute" and name.rpartition(".")[0].rpartition(".")[2] in CURSORS:
-            if flow.built(first):
+            if id(node) in routed:
+                message = (
+                    f"{name}() runs SQL text built from request input ({routed[id(node)]}): "
+                    "pass the values as query parameters"
+                )
+                found.append(
+                    _at("BST-ODOO-SQL-INJECTION", source, node, message, Severity.CRITICAL)
+                )
+            elif flow.built(first):
                 message = (
                     f"{name}() runs SQL text built from values (line {first.lineno}): "
                     "pass them as query parameters"
@@ -101,72 +122,10 @@ def _calls(
     return found
 
 
-def _at(check: str, source: PySource, node: ast.AST, message: str) -> Finding:
-    return finding(check, source.rel, getattr(node, "lineno", None), message)
-
-
-def _route(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, object] | None:
-    """The keyword arguments of an ``@http.route(...)`` decorator, or None."""
-    for decorator in function.decorator_list:
-        if isinstance(decorator, ast.Call) and dotted(decorator.func).endswith("route"):
-            options: dict[str, object] = {"auth": "user", "csrf": True, "type": "http"}
-            for keyword in decorator.keywords:
-                if keyword.arg and isinstance(keyword.value, ast.Constant):
-                    options[keyword.arg] = keyword.value.value
-            return options
-    return None
-
-
-def _has_check(function: ast.AST) -> bool:
-    for node in ast.walk(function):
-        if isinstance(node, ast.Call):
-            called = dotted(node.func).rpartition(".")[2]
-            if any(check in called for check in CHECK_CALLS):
-                return True
-    return False
-
-
-def _writes(function: ast.AST) -> list[ast.Call]:
-    return [
-        node
-        for node in ast.walk(function)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in WRITES
-    ]
-
-
-def _route_checks(
-    source: PySource,
-    function: ast.FunctionDef | ast.AsyncFunctionDef,
-    flow: Flow,
-    route: dict[str, object],
-) -> list[Finding]:
-    found: list[Finding] = []
-    if route["auth"] in ("public", "user") and not _has_check(function):
-        for node in ast.walk(function):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                continue
-            if node.func.attr != "browse" or not node.args:
-                continue
-            argument = node.args[0]
-            from_request = flow.roots(argument) & flow.params or flow.reads_request(argument)
-            if from_request and flow.mentions_sudo(node.func.value):
-                message = (
-                    f"route {function.name} (auth={route['auth']!r}) browses an id from the "
-                    "request in sudo mode and never checks access: any user can read any record"
-                )
-                found.append(_at("BST-ODOO-ROUTE-IDOR", source, node, message))
-                break
-    if route["csrf"] is False and route["type"] == "http":
-        writes = [c.func.attr for c in _writes(function) if isinstance(c.func, ast.Attribute)]
-        if writes:
-            message = (
-                f"route {function.name} has csrf=False and calls {writes[0]}()"
-                ": another site can make a logged-in user's browser do it"
-            )
-            found.append(_at("BST-ODOO-ROUTE-CSRF-WRITE", source, function, message))
-    return found
+def _at(
+    check: str, source: PySource, node: ast.AST, message: str, severity: Severity | None = None
+) -> Finding:
+    return finding(check, source.rel, getattr(node, "lineno", None), message, severity)
 
 
 def _public_method(
@@ -178,14 +137,15 @@ def _public_method(
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         if dotted(target).rpartition(".")[2] in EXEMPT_DECORATORS:
             return []
-    if _has_check(function):
+    if has_check(function):
         return []
-    for node in _writes(function):
-        assert isinstance(node.func, ast.Attribute)
-        if flow.mentions_sudo(node.func.value):
-            message = (
-                f"public method {function.name} calls sudo().{node.func.attr}() without an "
-                "access check; RPC lets any user with access to the model call it"
-            )
-            return [_at("BST-ODOO-PUBLIC-METHOD-SUDO-WRITE", source, node, message)]
+    sites = [s for s in write_sites(function, flow) if flow.mentions_sudo(s.receiver)]
+    # A call is named first: sudo().write() is the usual shape, an assignment the rarer.
+    for site in sorted(sites, key=lambda s: not s.call):
+        what = f"calls sudo().{site.text}" if site.call else f"{site.verb} on a sudo record"
+        message = (
+            f"public method {function.name} {what} without an access check; RPC lets "
+            "any user with access to the model call it"
+        )
+        return [_at("BST-ODOO-PUBLIC-METHOD-SUDO-WRITE", source, site.node, message)]
     return []

@@ -191,9 +191,12 @@ CHECKS: dict[str, CheckSpec] = {
         ),
         _spec(
             "BST-ODOO-ROUTE-IDOR", S.HIGH,
-            "A route browses a record id from the request in sudo mode without an access check",
-            "Call record.check_access('read') (or self._document_check_access(model, id, "
-            "access_token)) before using the sudo record.",
+            "A route reaches records by an id from the request in sudo mode without an "
+            "access check",
+            "Check access on the record before using it in sudo mode: "
+            "record.check_access('read') (or 'write'), or self._document_check_access(model, "
+            "id, access_token); or bind the search to the user "
+            "(('partner_id', '=', request.env.user.partner_id.id)).",
         ),
         _spec(
             "BST-ODOO-ROUTE-CSRF-WRITE", S.MEDIUM,

@@ -105,7 +105,8 @@ body{font-family:sans-serif;margin:2em} table{border-collapse:collapse;margin-bo
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 .critical{background:#b00020;color:#fff}.high{background:#f4a3a3}.medium{background:#ffe08a}
 .low{background:#cde8f6}.info{background:#eee}
-.granted{background:#f4a3a3}.denied{background:#d7f0d2}
+/* the fills of bastion.audit.heatmap (bastion matrix --svg): red granted, grey-green denied */
+.granted{background:#c62828;color:#ffffff}.denied{background:#dde5dd;color:#5b6b5b}
 </style></head><body>
 <h1>Bastion audit of Odoo addons</h1>
 <p>{{ findings|length }} findings in {{ addons|length }} addons: {{ addons|join(", ") }}.</p>

@@ -1,0 +1,1 @@
+{"name": "code_clean_idor", "depends": ["portal"], "data": []}

@@ -1,0 +1,1 @@
+{"name": "code_flaws_idor", "depends": ["portal"], "data": []}
