@@ -574,7 +574,7 @@ def move_mp(conn: sa.Connection, table: sa.Table, rid: int, parent: int | None) 
 
 def move_cte(conn: sa.Connection, table: sa.Table, rid: int, parent: int | None) -> None:
     """The same move without a path: refuse a cycle (is ``rid`` among the new parent's
-    ancestors? a recursive CTE, as crud._check_no_cycle), then update parent_id; nothing
+    ancestors? a recursive CTE, as writes._check_no_cycle), then update parent_id; nothing
     else to rewrite."""
     if parent is not None:
         ancestors = family_cte(table, "parent_of", (parent,)).subquery()

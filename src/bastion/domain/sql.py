@@ -257,7 +257,10 @@ class SqlCompiler:
         self, node: Term, field: FieldInfo, model: ModelInfo, col: ColumnElement[object]
     ) -> SqlBool:
         target = model if field.name == "id" else self._comodel(field)
-        return sa.and_(col.is_not(None), member_of(col, self.hierarchy_ids(node, target)))
+        # A plain IN here: with the tree as ANY(ARRAY(...)) PostgreSQL took a key
+        # account's hierarchy for a few rows and scanned its 20,000 orders to check
+        # 1,000 ids (3x slower at 1M); the estimate matters on link tables (below).
+        return sa.and_(col.is_not(None), col.in_(self.hierarchy_ids(node, target)))
 
     def hierarchy_ids(self, node: Term, target: ModelInfo) -> sa.Select[tuple[int]]:
         """Ids of the descendants (child_of) or ancestors (parent_of) of the given

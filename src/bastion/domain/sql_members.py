@@ -1,14 +1,16 @@
-"""``column IN (sub-query)`` for ids computed by the database (hierarchies), rendered on
+"""``column IN (sub-query)`` for ids computed by the database (a hierarchy), rendered on
 PostgreSQL so that the planner sees a short list rather than a guess.
 
->>> member_of(table.c.partner_id, sa.select(tree.c.id))          # doctest: +SKIP
+>>> member_of(followers.c.res_partner_id, sa.select(tree.c.id))  # doctest: +SKIP
 
-PostgreSQL estimates a recursive CTE at a fixed size (401 rows for a two-row seed)
+PostgreSQL estimates a recursive CTE at a fixed size (401 rows for a one-row seed)
 whatever it returns, and plans around that guess: at 1M followers it hash-joined a
 sequential scan of the whole follower table to the five partners of one customer
 (docs/performance.md). ``column = ANY(ARRAY(sub-query))`` makes the sub-query an
 InitPlan that runs once, first, and the planner estimates ``= ANY`` of it like a short
-list of constants: index probes. Other backends get the plain ``IN``; both forms are
+list of constants: index probes on the link table. Used for link tables only: on a
+document's own many2one the same low estimate made PostgreSQL prefer the hierarchy's
+index over a list of ids to check. Other backends get the plain ``IN``; both forms are
 two-valued for a non-null id list, which the hierarchy walk always is.
 """
 

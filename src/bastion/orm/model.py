@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from bastion.errors import AccessError, ConstructionError, MissingError
 
-from . import crud
+from . import crud, writes
 from .fields import Field
 
 if TYPE_CHECKING:
@@ -321,15 +321,15 @@ class Model:
     def create(self, vals_list: Mapping[str, object] | Sequence[Mapping[str, object]]) -> Self:
         single = isinstance(vals_list, Mapping)
         batch = [vals_list] if single else list(vals_list)
-        ids = crud.create(self, batch)  # type: ignore[arg-type]
+        ids = writes.create(self, batch)  # type: ignore[arg-type]
         return type(self)(self.env, ids, ids)
 
     def write(self, vals: Mapping[str, object]) -> bool:
-        crud.write(self, dict(vals))
+        writes.write(self, dict(vals))
         return True
 
     def unlink(self) -> bool:
-        crud.unlink(self)
+        writes.unlink(self)
         return True
 
 
