@@ -9,6 +9,9 @@
   whitelist, ``compile_rule_text``), ``evaluate+parse`` (the user's values into a
   domain, the user record already read), ``to SQLAlchemy`` (``SqlCompiler.compile``),
   ``render SQL`` (SQLAlchemy's string compilation of a SELECT with it, cache off);
+- ``empty transaction ms``: a transaction that does nothing (the pool's checkout and
+  ping, BEGIN, the statement that reads the security and values versions, ROLLBACK),
+  the part of every call that a hand-written query does not have;
 - ``related reads``: statements to read ``partner_id.name``, ``user_id.name`` and
   ``company_id.name`` over 80 sale orders (attribute access, internal user), and the
   same three fields through ``read()`` (display names).
@@ -82,6 +85,16 @@ def micro_benchmarks(registry: Registry, fixture: Fixture, log: StatementLog) ->
         figures["to SQLAlchemy ms"] = medians["sqla"]
         figures["render SQL ms"] = medians["render"]
         figures["compile 20 rules total ms"] = sum(medians.values())
+
+    # What every call pays before its first statement: the pool's checkout (and ping),
+    # BEGIN, the statement reading the security and values versions, the ROLLBACK.
+    samples = []
+    for _ in range(LOOKUPS // 100):
+        t0 = time.perf_counter()
+        with engine.env():
+            pass
+        samples.append(time.perf_counter() - t0)
+    figures["empty transaction ms"] = statistics.median(samples) * 1000
 
     engine = BastionEngine(registry, fixture.users["internal"])
     with engine.env() as env:

@@ -185,6 +185,39 @@ def test_schema_walks_relations() -> None:
             compile_expression(bad, RULE_PROFILE, schema=SCHEMA)
 
 
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        ("[('user_id', '=', user.id)]", set()),
+        ("[('company_id', 'in', company_ids)]", set()),
+        (
+            "[('partner_id', 'child_of', [user.partner_id.commercial_partner_id.id])]",
+            {("res.users", "partner_id"), ("res.partner", "commercial_partner_id")},
+        ),
+        (
+            "user.company_ids.ids + [user.company_id.partner_id.name]",
+            {
+                ("res.users", "company_ids"),
+                ("res.users", "company_id"),
+                ("res.company", "partner_id"),
+                ("res.partner", "name"),
+            },
+        ),
+        (
+            "[(1, '=', 1)] if user.login else [user.groups_id.ids]",
+            {
+                ("res.users", "login"),
+                ("res.users", "groups_id"),
+            },
+        ),  # fmt: skip
+    ],
+)
+def test_field_reads_are_found_in_the_text(text: str, reads: set[tuple[str, str]]) -> None:
+    """What a cache of a rule's values must watch, without evaluating it."""
+    compiled = compile_expression(text, RULE_PROFILE, schema=SCHEMA)
+    assert compiled.field_reads(SCHEMA) == reads
+
+
 # --- positive: XML data eval attributes ---------------------------------------------------
 
 XMLIDS = {"base.group_portal": 10, "base.group_user": 11, "x": 12, "a": 13, "b": 14}

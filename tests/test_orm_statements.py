@@ -142,14 +142,6 @@ def rolled_back(registry: Registry) -> Iterator[Environment]:
         raise Refused
 
 
-def user_values(who: str) -> int:
-    """Statements a transaction spends binding the user's values into its rules: the
-    portal rules read ``user.commercial_partner_id`` (the user's record, once per
-    transaction: it changes without a new security version); the salesman's read only
-    ``user.id`` and the companies, which need no statement."""
-    return 1 if who == "portal" else 0
-
-
 # -- statement counts ------------------------------------------------------------------
 @pytest.mark.parametrize("who", ["portal", "rep"])
 def test_check_access_of_one_record(shared: tuple[Registry, World], who: str) -> None:
@@ -160,8 +152,9 @@ def test_check_access_of_one_record(shared: tuple[Registry, World], who: str) ->
         env.with_user(uid)["sale.order"].browse(order).check_access("read")
     with statements(registry) as sent, rolled_back(registry) as env:
         env.with_user(uid)["sale.order"].browse(order).check_access("read")
-    # the security version, the check itself (the companies are kept for the version)
-    assert len(sent) == 2 + user_values(who), sent
+    # the versions, the check itself: the companies and the user's values in the rules
+    # (the portal's user.commercial_partner_id) are kept while their version holds
+    assert len(sent) == 2, sent
 
 
 @pytest.mark.parametrize("who", ["portal", "rep"])
@@ -174,8 +167,27 @@ def test_search_read_of_80(shared: tuple[Registry, World], who: str) -> None:
     with statements(registry) as sent, rolled_back(registry) as env:
         rows = env.with_user(uid)["sale.order"].search_read([], fields, limit=80)
     assert len(rows) == 80
-    # the version, the search, the fetch (rules in its WHERE), the partners' names
-    assert len(sent) == 4 + user_values(who), sent
+    # the versions, the search that fetches the columns too (rules in its WHERE), the
+    # partners' names
+    assert len(sent) == 3, sent
+
+
+def test_a_fetch_sends_the_same_text_for_any_number_of_ids(
+    shared: tuple[Registry, World],
+) -> None:
+    """On PostgreSQL the ids go as one array parameter: one statement text, parsed
+    and prepared once, whatever the size of the recordset (SQLite: an IN list)."""
+    registry, world = shared
+    texts: list[str] = []
+    for count in (1, 3, 40):
+        with statements(registry) as sent, rolled_back(registry) as env:
+            env.with_user(world.rep)["sale.order"].browse(world.allowed[:count]).read(["name"])
+        texts.append(sent[-1])
+    if registry.dialect == "postgresql":
+        assert len(set(texts)) == 1, texts
+        assert "= ANY (" in texts[0]
+    else:
+        assert len(set(texts)) == 3
 
 
 def test_read_of_three_many2one_fields(shared: tuple[Registry, World]) -> None:
@@ -218,7 +230,7 @@ def test_display_names_hide_what_the_user_cannot_read(shared: tuple[Registry, Wo
         with statements(registry) as sent:
             rows = orders.read(M2O)
         assert rows == reference_read(orders, M2O)
-        assert len(sent) <= 4 + user_values("portal"), sent
+        assert len(sent) <= 4, sent
 
 
 # -- the same answers ----------------------------------------------------------------------
@@ -292,6 +304,43 @@ def test_read_equals_check_access_and_search(
         found = records.search([("id", "in", list(ids))])
         assert set(found.ids) == set(ids)
         assert rows == reference_read(records, fields)
+
+
+@settings(max_examples=30)
+@given(data=st.data())
+def test_search_read_in_one_fetch_equals_search_then_read(
+    shared: tuple[Registry, World], data: st.DataObject
+) -> None:
+    """search_read loads the columns in its search statement (search_fetch): the same
+    rows, in the same order, as the search followed by the reference read."""
+    registry, world = shared
+    uid = data.draw(st.sampled_from([world.portal, world.rep]), label="uid")
+    domain = data.draw(
+        st.sampled_from(
+            [
+                [],
+                [("state", "=", "draft")],
+                [("amount_total", ">", 100)],
+                [("partner_id.name", "ilike", "customer")],
+                ["|", ("user_id", "=", False), ("state", "!=", "sale")],
+            ]
+        ),
+        label="domain",
+    )
+    fields = data.draw(
+        st.lists(st.sampled_from(["name", "state", "amount_total", *M2O]), unique=True),
+        label="fields",
+    )
+    order = data.draw(st.sampled_from([None, "date_order desc", "name", "amount_total desc"]))
+    limit = data.draw(st.sampled_from([None, 1, 7, 80]), label="limit")
+    offset = data.draw(st.sampled_from([0, 3]), label="offset")
+    with rolled_back(registry) as env:
+        orders = env.with_user(uid)["sale.order"]
+        rows = orders.search_read(domain, fields, offset=offset, limit=limit, order=order)
+    with rolled_back(registry) as env:
+        orders = env.with_user(uid)["sale.order"]
+        found = orders.search(domain, offset=offset, limit=limit, order=order)
+        assert rows == reference_read(found, fields)
 
 
 # -- the user's companies -------------------------------------------------------------------

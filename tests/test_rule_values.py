@@ -1,16 +1,20 @@
-"""The user's values in record rules (``user.commercial_partner_id.id``) are bound in
-each transaction, not once per security version: they live in partners and users that
-change without touching any security data.
+"""The user's values in record rules (``user.commercial_partner_id.id``) live in
+partners and users that change without touching any security data. They are kept
+across transactions for as long as the database's values version holds, and that
+version changes with every write to a field some rule reads (bastion.security.rule_values).
 
 Each test commits through one registry (one worker) and reads through another on the
-same database, whose security state was already warm, as a second worker's would be.
+same database, whose memo of the values was already warm, as a second worker's would be.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from bastion import Environment, Registry
+from bastion.security.policy import VALUES_ROW, VERSION_TABLE
 
 APPS = ("contacts", "sale")
 
@@ -84,3 +88,96 @@ def test_within_one_transaction_a_write_rebinds_the_values(make_registry: Any) -
         assert orders.search([]).ids == [order_a]
         su["res.partner"].browse(contact).write({"parent_id": company_b})
         assert orders.search([]).ids == [order_b]
+
+
+def values_token(registry: Registry) -> object:
+    with registry.engine.connect() as conn:
+        table = sa.table(VERSION_TABLE, sa.column("id"), sa.column("token"))
+        return conn.scalar(sa.select(table.c.token).where(table.c.id == VALUES_ROW))
+
+
+def test_new_records_and_documents_keep_the_values_version(make_registry: Any) -> None:
+    """Creating contacts (their commercial partner is written, but nobody can have read
+    it yet) and orders does not make every worker bind its users' values again."""
+    writer, reader, world = setup(make_registry)
+    before = values_token(writer)
+    with writer.transaction() as su:
+        customer(su, "Customer C")
+        su["sale.order"].create({"partner_id": world["a"][0]})
+        su["res.partner"].browse(world["a"][0]).write({"name": "Customer A (renamed)"})
+    assert values_token(writer) == before
+    with writer.transaction() as su:
+        su["res.partner"].browse(world["a"][1]).write({"parent_id": world["b"][0]})
+    assert values_token(writer) != before
+    reader.dispose()
+
+
+def test_values_bound_in_a_rolled_back_transaction_are_not_kept(make_registry: Any) -> None:
+    writer, reader, world = setup(make_registry)
+    uid, (_a, contact, order_a), (company_b, _b, order_b) = world["uid"], world["a"], world["b"]
+    reader.dispose()
+    assert visible_orders(writer, uid) == [order_a]
+    with writer.engine.connect() as connection:
+        with connection.begin():
+            inside = writer.joined(connection)
+            with inside.transaction() as su:
+                su["res.partner"].browse(contact).write({"parent_id": company_b})
+                assert su.with_user(uid)["sale.order"].search([]).ids == [order_b]
+            connection.rollback()
+    assert visible_orders(writer, uid) == [order_a]
+    with writer.transaction() as su:
+        su["res.partner"].browse(contact).write({"parent_id": company_b})
+        assert su.with_user(uid)["sale.order"].search([]).ids == [order_b]
+        su.cr.rollback()
+    assert visible_orders(writer, uid) == [order_a]
+
+
+def test_a_rule_over_an_x2many_sees_records_created_since(make_registry: Any) -> None:
+    """A rule listing records through an x2many (``user.partner_id.child_ids``): a new
+    contact joins the list without any write to the partner the user reads."""
+    writer, reader, world = setup(make_registry)
+    uid, (company_a, contact, order_a) = world["uid"], world["a"]
+    with writer.transaction() as su:
+        su["ir.rule"].create(
+            {
+                "name": "orders of the user's company or of the user's own contacts",
+                "model_id": su["ir.model"].search([("model", "=", "sale.order")]).id,
+                "domain_force": "[('partner_id', 'in', "
+                "user.partner_id.child_ids.ids + [user.commercial_partner_id.id])]",
+            }
+        )
+    assert visible_orders(reader, uid) == [order_a]
+    with writer.transaction() as su:
+        child = su["res.partner"].create({"name": "New contact", "parent_id": contact})
+        new_order = int(su["sale.order"].create({"partner_id": child.id}).id)
+        su["sale.order"].create({"partner_id": contact})  # the contact's own: not listed
+    assert visible_orders(reader, uid) == [order_a, new_order]
+    assert visible_orders(writer, uid) == [order_a, new_order]
+    assert company_a
+    reader.dispose()
+
+
+def test_a_move_after_an_undone_security_change_still_reaches_other_workers(
+    make_registry: Any,
+) -> None:
+    """A savepoint that rolls back a rule takes the security version's bump with it:
+    the partner moved afterwards must still make the other workers bind again."""
+    writer, reader, world = setup(make_registry)
+    uid, (_a, contact, order_a), (company_b, _b, order_b) = world["uid"], world["a"], world["b"]
+    assert visible_orders(reader, uid) == [order_a]
+    with writer.transaction() as su:
+        try:
+            with su.savepoint():
+                su["ir.rule"].create(
+                    {
+                        "name": "undone",
+                        "model_id": su["ir.model"].search([("model", "=", "sale.order")]).id,
+                        "domain_force": "[(0, '=', 1)]",
+                    }
+                )
+                raise LookupError("undo the rule")
+        except LookupError:
+            pass
+        su["res.partner"].browse(contact).write({"parent_id": company_b})
+    assert visible_orders(reader, uid) == [order_b]
+    reader.dispose()

@@ -190,6 +190,35 @@ class CompiledExpression:
         table.update((k, f) for k, f in (functions or {}).items() if k in table)
         return _Evaluator(self.text, self.profile, values, table).evaluate_node(self.tree.body)
 
+    def field_reads(self, schema: SchemaLookup) -> frozenset[tuple[str, str]]:
+        """Example: ``user.partner_id.commercial_partner_id.id`` reads
+        ``{("res.users", "partner_id"), ("res.partner", "commercial_partner_id")}``.
+
+        Every (model, field) an evaluation may read from the records the profile names,
+        found in the text alone: what a cache of its results has to watch."""
+        reads: set[tuple[str, str]] = set()
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Attribute):
+                continue
+            chain: list[str] = []
+            root: ast.expr = node
+            while isinstance(root, ast.Attribute):
+                chain.insert(0, root.attr)
+                root = root.value
+            if not isinstance(root, ast.Name):
+                continue
+            model = self.profile.names.get(root.id)
+            # Each prefix of a chain is an Attribute of its own: only the last link of
+            # this one is new.
+            for position, name in enumerate(chain):
+                if not model or name in ("id", "ids"):
+                    break
+                if position == len(chain) - 1:
+                    reads.add((model, name))
+                target = schema.field_target(model, name)
+                model = target[0] if target else None
+        return frozenset(reads)
+
 
 class _Checker:
     """Example: ``_Checker(text, RULE_PROFILE, None).check(tree.body)`` raises or returns."""

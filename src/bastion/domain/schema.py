@@ -54,5 +54,11 @@ class ModelInfo(Protocol):
 
 
 class SchemaInfo(Protocol):
+    @property
+    def dialect(self) -> str:
+        """The database SQL is compiled for (``"sqlite"``, ``"postgresql"``): some
+        conditions take the form its planner does best with."""
+        ...
+
     def model_info(self, name: str) -> ModelInfo: ...
     def relation_table(self, name: str) -> sa.Table: ...

@@ -1,7 +1,16 @@
-"""``column IN (sub-query)`` for ids computed by the database (a hierarchy), rendered on
-PostgreSQL so that the planner sees a short list rather than a guess.
+"""Membership in a list of ids, rendered for each backend's planner.
 
 >>> member_of(followers.c.res_partner_id, sa.select(tree.c.id))  # doctest: +SKIP
+>>> one_of(table.c.id, [3, 5, 8], "postgresql")    # id = ANY(%(param_1)s::INTEGER[])
+
+``one_of``: ids the ORM already holds (a recordset's). On PostgreSQL one array parameter,
+so the statement text is the same whatever the number of ids: SQLAlchemy does not
+render an expanding ``IN`` again at each execution, psycopg keeps the text parsed
+and, from the fifth run, prepared, as a query written by hand with ``= ANY(%s)`` is.
+Elsewhere the plain ``IN``.
+
+``member_of``: ids computed by the database (a hierarchy), rendered on PostgreSQL so
+that the planner sees a short list rather than a guess.
 
 PostgreSQL estimates a recursive CTE at a fixed size (401 rows for a one-row seed)
 whatever it returns, and plans around that guess: at 1M followers it hash-joined a
@@ -16,13 +25,22 @@ two-valued for a non-null id list, which the hierarchy walk always is.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
+
+
+def one_of(column: ColumnElement[Any], ids: Iterable[int], dialect: str) -> ColumnElement[bool]:
+    """``column`` is one of ``ids`` (integers held by the caller)."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.Integer)))
+    return column.in_(list(ids))
 
 
 class MemberOf(ColumnElement[bool]):

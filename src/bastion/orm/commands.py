@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from bastion.domain.sql_members import one_of
 from bastion.errors import AccessError, MissingError, ValidationError
 
 if TYPE_CHECKING:
@@ -225,11 +226,14 @@ def _insert_links(records: Model, field: Field, pairs: list[tuple[int, int]]) ->
     for owner_id, target_id in wanted:
         by_owner.setdefault(owner_id, []).append(target_id)
     owners = list(by_owner)
+    dialect = env.cr.dialect.name
     existing: set[tuple[int, int]] = set()
     for owner_chunk in _chunks(owners):
         targets = list(dict.fromkeys(rid for oid in owner_chunk for rid in by_owner[oid]))
         for target_chunk in _chunks(targets):
-            query = sa.select(owner, target).where(owner.in_(owner_chunk), target.in_(target_chunk))
+            query = sa.select(owner, target).where(
+                one_of(owner, owner_chunk, dialect), one_of(target, target_chunk, dialect)
+            )
             existing.update((int(a), int(b)) for a, b in env.cr.execute(query))
     new = [pair for pair in wanted if pair not in existing]
     if new:

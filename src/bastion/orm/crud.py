@@ -13,7 +13,7 @@ A superuser environment (``env.su``) skips all of these, as in Odoo.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
@@ -28,6 +28,7 @@ from bastion.domain import (
     parse_domain,
 )
 from bastion.domain.sql import SqlBool
+from bastion.domain.sql_members import one_of
 from bastion.errors import MissingError
 
 from .fields import Field
@@ -62,9 +63,10 @@ def allowed_ids(records: Model, operation: str, ids: Sequence[int]) -> set[int]:
     """Those of ``ids`` that exist and pass the rules for ``operation``."""
     table = records._spec.table
     clause = rule_clause(records, operation, table)
+    dialect = records.env.cr.dialect.name
     found: set[int] = set()
     for chunk in chunks(ids):
-        query = sa.select(table.c.id).where(table.c.id.in_(chunk))
+        query = sa.select(table.c.id).where(one_of(table.c.id, chunk, dialect))
         if clause is not None:
             query = query.where(clause)
         found.update(records.env.cr.scalars(query))
@@ -138,24 +140,36 @@ def fetch_columns(records: Model, ids: Sequence[int]) -> set[int]:
     """Load every readable column field of ``ids`` into the cache; returns the ids
     fetched: for a user, those that exist and pass the read rules (in the WHERE)."""
     env = records.env
-    spec = records._spec
-    if not env.su:
-        env.registry.security.check_model(env, records._name, "read")
-    names = [f.name for f in spec.column_fields]
-    if not env.su:
-        names = env.registry.security.visible_fields(env, records._name, names)
-    table = spec.table
-    query = sa.select(table.c.id, *(table.c[n] for n in names)).where(table.c.id.in_(ids))
+    table = records._spec.table
+    names = _fetched_columns(records)
+    query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
+        one_of(table.c.id, ids, env.cr.dialect.name)
+    )
     clause = rule_clause(records, "read", table)
     if clause is not None:
         query = query.where(clause)
-    cache = env.cache.setdefault(records._name, {})
-    fetched: set[int] = set()
-    for row in env.cr.execute(query):
-        values = cache.setdefault(row[0], {})
-        values.update(zip(names, row[1:], strict=True))
-        fetched.add(row[0])
-    return fetched
+    return set(_cache_rows(records, names, query))
+
+
+def _fetched_columns(records: Model) -> list[str]:
+    """The column fields a fetch loads: those the user may read (access checked)."""
+    env = records.env
+    names = [f.name for f in records._spec.column_fields]
+    if not env.su:
+        env.registry.security.check_model(env, records._name, "read")
+        names = env.registry.security.visible_fields(env, records._name, names)
+    return names
+
+
+def _cache_rows(records: Model, names: list[str], query: sa.Select[Any]) -> list[int]:
+    """Run ``query`` (id, then the ``names`` columns); its rows go into the cache.
+    Returns the ids in the rows' order."""
+    cache = records.env.cache.setdefault(records._name, {})
+    ids: list[int] = []
+    for row in records.env.cr.execute(query).all():
+        cache.setdefault(row[0], {}).update(zip(names, row[1:], strict=True))
+        ids.append(row[0])
+    return ids
 
 
 def fetch_checked(records: Model, ids: Sequence[int]) -> set[int]:
@@ -177,12 +191,13 @@ def fetch_x2many(records: Model, field: Field, ids: Sequence[int]) -> None:
         env.registry.security.check_model(env, records._name, "read")
         env.registry.security.check_model(env, field.comodel_name, "read")
     comodel = env[field.comodel_name]
+    dialect = env.cr.dialect.name
     co_spec = comodel._spec
     co_table = co_spec.table
     if field.type == "one2many":
         assert field.inverse_name is not None
         owner = co_table.c[field.inverse_name]
-        query = sa.select(owner, co_table.c.id).where(owner.in_(readable))
+        query = sa.select(owner, co_table.c.id).where(one_of(owner, readable, dialect))
     else:
         rel = env.registry.relation_table(field.relation or "")
         assert field.column1 and field.column2
@@ -190,7 +205,7 @@ def fetch_x2many(records: Model, field: Field, ids: Sequence[int]) -> None:
         query = (
             sa.select(owner, co_table.c.id)
             .select_from(rel.join(co_table, co_table.c.id == rel.c[field.column2]))
-            .where(owner.in_(readable))
+            .where(one_of(owner, readable, dialect))
         )
     clause = rule_clause(comodel, "read", co_table)
     if clause is not None:
@@ -282,6 +297,31 @@ def search_ids(
     return tuple(records.env.cr.scalars(query))
 
 
+def search_fetch(
+    records: Model,
+    domain: Sequence[object] | str,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    order: str | None = None,
+) -> tuple[int, ...]:
+    """``search_ids`` that also loads the records' columns into the cache, in the same
+    statement (as Odoo 17's ``search_fetch``): a list page is one query, not two. The
+    read rules are in its WHERE, so whatever it returns is readable."""
+    table = records._spec.table
+    names = _fetched_columns(records)
+    query = (
+        sa.select(table.c.id, *(table.c[n] for n in names))
+        .where(search_clause(records, domain, table))
+        .order_by(*order_by(records, order, table))
+    )
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return tuple(_cache_rows(records, names, query))
+
+
 def search_count(records: Model, domain: Sequence[object] | str, *, limit: int | None) -> int:
     table = records._spec.table
     inner = sa.select(table.c.id).where(search_clause(records, domain, table))
@@ -292,7 +332,11 @@ def search_count(records: Model, domain: Sequence[object] | str, *, limit: int |
 
 
 # -- read ----------------------------------------------------------------------------
-def read(records: Model, fields: Sequence[str] | None) -> list[dict[str, object]]:
+def read(
+    records: Model, fields: Sequence[str] | None, *, fetched: bool = False
+) -> list[dict[str, object]]:
+    """Odoo's ``read``; ``fetched``: the records' columns were just loaded under the
+    read rules (by :func:`search_fetch`), so they need no fetch and no check of their own."""
     env = records.env
     spec = records._spec
     if fields is None:
@@ -309,50 +353,51 @@ def read(records: Model, fields: Sequence[str] | None) -> list[dict[str, object]
         env.registry.security.check_model(env, records._name, "read")
     if not records:
         return []
-    if not env.su:
+    if not env.su and not fetched:
         # The fetch holds the read rules in its WHERE: the ids it leaves out are refused
         # (or missing) exactly as check_rules would say, without a statement of its own.
         wanted = list(dict.fromkeys(records._ids))
         refuse_unlisted(records, "read", wanted, fetch_checked(records, wanted))
+    # The fields were checked once above and the rows fetched: the values come from
+    # the cache as they are (relational ones as ids, shaped by _read_format).
+    wanted_fields = [spec.fields[name] for name in names if name != "id"]
+    cache = env.cache.setdefault(records._name, {})
     rows: list[dict[str, object]] = []
-    for record in records:
-        row: dict[str, object] = {"id": record.id}
-        for name in names:
-            if name == "id":
-                continue
-            field = spec.fields[name]
-            row[name] = record.read_field(field)
+    for rid in records._ids:
+        row: dict[str, object] = {"id": rid}
+        for field in wanted_fields:
+            values = cache.get(rid)
+            if values is None or field.name not in values:
+                raw = cached_value(records, field, rid)
+            else:
+                raw = values[field.name]
+            row[field.name] = raw if field.comodel_name else field.to_record(raw, records)
         rows.append(row)
-    _read_format(records, names, rows)
+    _read_format(records, wanted_fields, rows)
     return rows
 
 
-def _read_format(records: Model, names: list[str], rows: list[dict[str, object]]) -> None:
+def _read_format(records: Model, fields: list[Field], rows: list[dict[str, object]]) -> None:
     """Odoo's ``read`` shapes: many2one as ``(id, display name)``, x2many as ids.
 
     Display names are read with the user's own rights: a related record the user may
     not read shows as ``(id, False)``, never with its name (unlike Odoo's sudo).
     """
-    from .model import Model as BaseModel  # noqa: PLC0415
-
-    for name in names:
-        field = records._spec.fields.get(name)
-        if field is None or field.comodel_name is None:
+    for field in fields:
+        name = field.name
+        if field.comodel_name is None:
             continue
         if field.type != "many2one":
             for row in rows:
-                value = row[name]
-                assert isinstance(value, BaseModel)
-                row[name] = value.ids
+                row[name] = list(cast("tuple[int, ...]", row[name]))
             continue
-        related_ids = [
-            int(value.id) for row in rows if isinstance(value := row[name], BaseModel) and value
-        ]
-        names_by_id = display_names(records.env[field.comodel_name], related_ids)
-        for row in rows:
-            value = row[name]
-            assert isinstance(value, BaseModel)
-            row[name] = (value.id, names_by_id.get(int(value.id))) if value else False
+        # A many2one's cached value is the related id, or None.
+        related = [cast("int | None", row[name]) for row in rows]
+        names_by_id = display_names(
+            records.env[field.comodel_name], [rid for rid in related if rid is not None]
+        )
+        for row, rid in zip(rows, related, strict=True):
+            row[name] = False if rid is None else (rid, names_by_id.get(rid))
 
 
 def display_names(comodel: Model, ids: Sequence[int]) -> dict[int, object]:
@@ -362,15 +407,28 @@ def display_names(comodel: Model, ids: Sequence[int]) -> dict[int, object]:
     env = comodel.env
     if not env.su and not env.registry.security.model_allowed(env, comodel._name, "read"):
         return dict.fromkeys(ids, False)
-    readable = comodel.browse(ids)
-    if not env.su:
+    spec = comodel._spec
+    field = spec.fields.get(spec.rec_name)
+    if field is not None and not env.su:
+        env.registry.security.check_fields(env, comodel._name, [field.name], "read")
+    cache = env.cache.setdefault(comodel._name, {})
+    if env.su:
+        missing = [rid for rid in ids if field is not None and field.name not in cache.get(rid, {})]
+        readable = set(ids).difference(missing) | fetch_checked(comodel, missing)
+    else:
         # One statement: the fetch of the names holds the read rules, so the ids it
         # returns are the readable ones (no separate rule check).
-        fetched = fetch_checked(comodel, ids)
-        readable = comodel.browse([rid for rid in ids if rid in fetched])
+        readable = fetch_checked(comodel, ids)
     result: dict[int, object] = dict.fromkeys(ids, False)
-    for record in readable:
-        result[int(record.id)] = record.display_name
+    for rid in ids:
+        if rid not in readable:
+            continue
+        if field is None:
+            result[rid] = f"{comodel._name},{rid}"
+            continue
+        raw = cache.get(rid, {}).get(field.name)  # None for a rec_name of "id"
+        name = raw if field.comodel_name else field.to_record(raw, comodel)
+        result[rid] = name if isinstance(name, str) else False
     return result
 
 

@@ -79,22 +79,32 @@ class Transaction:
         # started from, and a private cache once it changed security data itself.
         self.security_token: str | None = None
         self.security_local: dict[Any, Any] | None = None
+        # Set when a savepoint rolled back after security data changed: the bump of
+        # the security version may be gone with it.
+        self.security_undone = False
         # uid -> allowed companies, main first, as this transaction last read them.
         self.user_companies: dict[int, tuple[int, ...]] = {}
         # Set once this transaction wrote users or companies: from then on what it reads
         # of them is its own (maybe never committed), not the security version's.
         self.companies_written = False
-        # The security layer's per-transaction memo of the user values bound into rules
-        # (``user.commercial_partner_id.id``): read again after any write, since a
-        # write to a partner or a user may change them.
-        self.rule_memo: dict[Any, Any] = {}
+        # The committed version of the user values bound into rules (see
+        # bastion.security.rule_values), and the memo of those values this transaction
+        # uses: None until first asked for; shared by the transactions of one version
+        # until this one writes something the values are read from (then private).
+        self.values_token: str | None = None
+        self.rule_memo: dict[Any, Any] | None = None
+        self.rule_memo_private = False
+        # model -> ids this transaction created: nobody else can have bound rule
+        # values read from them.
+        self.created: dict[str, set[int]] = {}
 
     def cache(self, key: EnvKey) -> RecordCache:
         return self.caches.setdefault(key, {})
 
     def invalidate(self, model: str | None = None, ids: Iterable[int] | None = None) -> None:
         """Forget cached values: all, one model's, or some records' (in every env)."""
-        self.rule_memo.clear()
+        if self.rule_memo_private:
+            self.rule_memo = None  # the shared memo is the security layer's to drop
         if model is None or model in COMPANY_SOURCES:
             self.user_companies.clear()
             self.companies_written = True
@@ -155,6 +165,7 @@ class Environment:
             if self.transaction.security_local is not None:
                 # Security data changed inside the block may be undone: reload it.
                 self.transaction.security_local = {}
+                self.transaction.security_undone = True
             raise
 
     def __getitem__(self, model_name: str) -> Model:

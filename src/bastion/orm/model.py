@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import sqlalchemy as sa
 
+from bastion.domain.sql_members import one_of
 from bastion.errors import AccessError, ConstructionError, MissingError
 
 from . import crud, writes
@@ -277,9 +278,11 @@ class Model:
         if not self._ids:
             return self
         table = self._spec.table
+        dialect = self.env.cr.dialect.name
         found: set[int] = set()
         for chunk in crud.chunks(self._ids):
-            found.update(self.env.cr.scalars(sa.select(table.c.id).where(table.c.id.in_(chunk))))
+            query = sa.select(table.c.id).where(one_of(table.c.id, chunk, dialect))
+            found.update(self.env.cr.scalars(query))
         return self._with_ids(tuple(rid for rid in self._ids if rid in found))
 
     # -- search ----------------------------------------------------------------------
@@ -304,7 +307,8 @@ class Model:
         limit: int | None = None,
         order: str | None = None,
     ) -> list[dict[str, object]]:
-        return self.search(domain, offset=offset, limit=limit, order=order).read(fields)
+        ids = crud.search_fetch(self, domain, offset=offset, limit=limit, order=order)
+        return crud.read(type(self)(self.env, ids, ids), fields, fetched=True)
 
     def filtered_domain(self, domain: Domain) -> Self:
         """The records of this set that match ``domain`` (evaluated in SQL)."""

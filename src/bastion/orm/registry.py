@@ -65,7 +65,14 @@ class SecurityHooks(Protocol):
     def rule_denial(
         self, env: Environment, model: str, operation: str, ids: list[int]
     ) -> AccessError: ...
-    def changed(self, env: Environment, model: str, fields: set[str] | None) -> None: ...
+    def changing(self, env: Environment, model: str) -> None: ...
+    def changed(
+        self,
+        env: Environment,
+        model: str,
+        fields: set[str] | None,
+        ids: Iterable[int] | None = None,
+    ) -> None: ...
 
 
 def _public_methods(cls: type[Model]) -> dict[str, Any]:

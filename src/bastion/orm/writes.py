@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from bastion.domain import SqlCompiler, Term
+from bastion.domain.sql_members import one_of
 from bastion.errors import ValidationError
 
 from .commands import apply_commands, normalize_commands
@@ -119,14 +120,16 @@ def create(records: Model, batch: list[Mapping[str, object]]) -> tuple[int, ...]
     if not prepared:
         return ()
     _check_references(records, [columns for columns, _x2many in prepared])
+    security.changing(env, records._name)
     with env.savepoint():
         ids = _insert_rows(records, [columns for columns, _x2many in prepared])
+        env.transaction.created.setdefault(records._name, set()).update(ids)
         for run, x2many in _x2many_runs(records, ids, [x2many for _c, x2many in prepared]):
             for name, commands in x2many.items():
                 apply_commands(records.browse(run), spec.fields[name], commands)
         _invalidate_inverses(records, written)
         check_rules(records, "create", ids)
-        security.changed(env, records._name, written)
+        security.changed(env, records._name, written, ids)
     return ids
 
 
@@ -200,10 +203,12 @@ def write(records: Model, vals: dict[str, object]) -> None:
     _check_references(records, [columns])
     ids = list(records._ids)
     table = spec.table
+    security.changing(env, records._name)
     with env.savepoint():
         if columns:
             for chunk in chunks(ids):
-                env.cr.execute(sa.update(table).where(table.c.id.in_(chunk)).values(columns))
+                selected = one_of(table.c.id, chunk, env.cr.dialect.name)
+                env.cr.execute(sa.update(table).where(selected).values(columns))
         if spec.parent_name is not None and spec.parent_name in columns:
             _check_no_cycle(records, columns[spec.parent_name])
         env.transaction.invalidate(records._name, ids)
@@ -211,7 +216,7 @@ def write(records: Model, vals: dict[str, object]) -> None:
         for name, commands in x2many.items():
             apply_commands(records, spec.fields[name], commands)
         check_rules(records, "write", ids)
-        security.changed(env, records._name, set(vals))
+        security.changed(env, records._name, set(vals), ids)
 
 
 def unlink(records: Model) -> None:
@@ -223,17 +228,20 @@ def unlink(records: Model) -> None:
         security.check_model(env, records._name, "unlink")
         check_rules(records, "unlink")
     table = records._spec.table
+    security.changing(env, records._name)
     with env.savepoint():
         try:
             for chunk in chunks(list(records._ids)):
-                env.cr.execute(sa.delete(table).where(table.c.id.in_(chunk)))
+                env.cr.execute(
+                    sa.delete(table).where(one_of(table.c.id, chunk, env.cr.dialect.name))
+                )
         except sa.exc.IntegrityError as exc:
             raise ValidationError(
                 f"cannot delete {records._name} records {list(records._ids)}: "
                 "other records still refer to them"
             ) from exc
         env.transaction.invalidate()
-        security.changed(env, records._name, None)
+        security.changed(env, records._name, None, records._ids)
 
 
 # -- hierarchy -----------------------------------------------------------------------

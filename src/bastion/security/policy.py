@@ -56,12 +56,17 @@ WATCHED: dict[str, frozenset[str] | None] = {
     "ir.model.data": None,
 }
 VERSION_TABLE = "ir_security_version"
+# Rows of the version table: the security configuration, and the records the rules'
+# user values are read from (bastion.security.rule_values).
+SECURITY_ROW, VALUES_ROW = 1, 2
 
 
 class SecurityPolicy:
     def __init__(self, registry: ModelRegistry) -> None:
         self.registry = registry
         self._shared: dict[str, SecurityState] = {}
+        # (security token, values token) -> the rule values bound in that version
+        self._values: dict[tuple[str, str], dict[object, object]] = {}
         self.version_table = sa.Table(
             VERSION_TABLE,
             registry.metadata,
@@ -71,29 +76,86 @@ class SecurityPolicy:
 
     # -- versioning ------------------------------------------------------------------
     def begin(self, transaction: Transaction) -> None:
-        """Remember which committed security version this transaction starts from."""
+        """Remember which committed versions this transaction starts from (one
+        statement: the cost of knowing what other workers changed)."""
         table = self.version_table
-        token = transaction.connection.scalar(sa.select(table.c.token).where(table.c.id == 1))
-        transaction.security_token = token
+        rows = transaction.connection.execute(
+            sa.select(table.c.id, table.c.token).where(table.c.id.in_((SECURITY_ROW, VALUES_ROW)))
+        )
+        tokens = {int(row_id): str(token) for row_id, token in rows}
+        transaction.security_token = tokens.get(SECURITY_ROW)
+        transaction.values_token = tokens.get(VALUES_ROW)
 
-    def changed(self, env: Environment, model: str, fields: set[str] | None) -> None:
-        if model not in WATCHED:
-            return
-        watched = WATCHED[model]
-        if watched is not None and fields is not None and not (fields & watched):
-            return
+    def _bump(self, env: Environment, row: int) -> str:
         table = self.version_table
         token = secrets.token_hex(16)
-        updated = env.cr.execute(sa.update(table).where(table.c.id == 1).values(token=token))
+        updated = env.cr.execute(sa.update(table).where(table.c.id == row).values(token=token))
         if updated.rowcount == 0:
-            env.cr.execute(sa.insert(table).values(id=1, token=token))
+            env.cr.execute(sa.insert(table).values(id=row, token=token))
+        return token
+
+    def changing(self, env: Environment, model: str) -> None:
+        """Before a create, write or unlink of ``model``: the rule values this
+        transaction binds from now on may come from its own uncommitted writes, so
+        they must not go into the memo other transactions share (the checks of the
+        write itself bind some)."""
         txn = env.transaction
-        # From now on this transaction sees uncommitted security data: it gets a cache
-        # of its own, never shared, rebuilt at each change.
-        txn.security_local = {}
-        txn.security_token = token
-        # Values fetched under the old rules must be fetched again.
-        txn.caches = {key: cache for key, cache in txn.caches.items() if key[1]}
+        if txn.security_local is None and self.state(env).sources.reads_from(model):
+            txn.rule_memo, txn.rule_memo_private = None, True
+
+    def changed(
+        self,
+        env: Environment,
+        model: str,
+        fields: set[str] | None,
+        ids: Iterable[int] | None = None,
+    ) -> None:
+        """After a create (``ids`` new), write or unlink (``fields`` None) of ``model``."""
+        txn = env.transaction
+        if model in WATCHED:
+            watched = WATCHED[model]
+            if watched is None or fields is None or fields & watched:
+                txn.security_token = self._bump(env, SECURITY_ROW)
+                # From now on this transaction sees uncommitted security data: it gets
+                # a cache of its own, never shared, rebuilt at each change.
+                txn.security_local = {}
+                txn.rule_memo, txn.rule_memo_private = None, True
+                # Values fetched under the old rules must be fetched again.
+                txn.caches = {key: cache for key, cache in txn.caches.items() if key[1]}
+        if txn.security_local is not None:
+            # This transaction changed security data (its memo is private): once it
+            # commits, every worker sees a new security version, and with it new memos
+            # of values. Nothing to bump, and no state to load after each data record;
+            # unless a savepoint undid a change, maybe the version's bump with it.
+            if txn.security_undone:
+                txn.values_token = self._bump(env, VALUES_ROW)
+            return
+        sources = self.state(env).sources
+        if not sources.reads_from(model):
+            return
+        txn.rule_memo, txn.rule_memo_private = None, True
+        created = txn.created.get(model, set())
+        existing = ids is None or not created.issuperset(ids)
+        if sources.watches(model, fields, existing=existing):
+            txn.values_token = self._bump(env, VALUES_ROW)
+
+    def rule_memo(self, env: Environment) -> dict[object, object]:
+        """Where the rules' user values of ``env``'s transaction are kept: shared by
+        every transaction of the same versions, until one writes what they come from."""
+        txn = env.transaction
+        memo = txn.rule_memo
+        if memo is not None:
+            return memo
+        if txn.rule_memo_private or txn.security_local is not None:
+            memo, txn.rule_memo_private = {}, True
+        else:
+            key = (txn.security_token or "", txn.values_token or "")
+            memo = self._values.get(key)
+            if memo is None:
+                memo = {}
+                self._values = {key: memo}  # older versions are never asked for again
+        txn.rule_memo = memo
+        return memo
 
     def state(self, env: Environment) -> SecurityState:
         txn = env.transaction
@@ -237,12 +299,12 @@ class SecurityPolicy:
         """One rule's domain for the current user; a rule that fails to evaluate
         denies (fails closed) rather than letting everything through.
 
-        The user's values are bound again in each transaction (and after each of its
-        writes): they live in records that change without a new security version
-        (a contact moved to another customer changes ``user.commercial_partner_id``).
-        The parsed domain is shared, per security version, by every transaction that
-        binds the same values, so the compiled SQL is too."""
-        memo = env.transaction.rule_memo
+        The user's values live in records that change without a new security version
+        (a contact moved to another customer changes ``user.commercial_partner_id``):
+        they are kept per values version (:meth:`rule_memo`). The parsed domain is
+        shared, per security version, by every user who binds the same values, so the
+        compiled SQL is too."""
+        memo = self.rule_memo(env)
         key = ("rule", rule.id, env.uid, env.company_ids)
         found = memo.get(key)
         if found is None:
@@ -282,7 +344,7 @@ class SecurityPolicy:
     def rule_node(self, env: Environment, model: str, operation: str) -> Node:
         if env.su:
             return TRUE
-        memo = env.transaction.rule_memo
+        memo = self.rule_memo(env)
         key = ("rules", env.uid, env.company_ids, env.grants, model, operation)
         found = memo.get(key)
         if found is None:

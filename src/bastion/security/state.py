@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bastion.expr import RULE_PROFILE, CompiledExpression, compile_expression
 
 from .groups import Graph, closure
+from .rule_values import ValueSources
 
 if TYPE_CHECKING:
     from bastion.orm.environment import Environment
@@ -109,6 +110,7 @@ class SecurityState:
     access: dict[str, list[AccessRow]]
     rules: dict[str, list[RuleDef]]
     user_groups: dict[int, tuple[int, ...]]
+    sources: ValueSources  # what the rules' user values are read from
     memo: dict[object, object] = field(default_factory=dict)
 
     @classmethod
@@ -142,7 +144,9 @@ class SecurityState:
                     expression=compiled,
                 )
             )
-        return cls(groups, access, rules, direct_groups(su))
+        every = [rule for model_rules in rules.values() for rule in model_rules]
+        sources = ValueSources.of_rules(every, registry)
+        return cls(groups, access, rules, direct_groups(su), sources)
 
     def closure_of(self, uid: int) -> frozenset[int]:
         key = ("closure", uid)

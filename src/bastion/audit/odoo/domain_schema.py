@@ -60,6 +60,8 @@ class StaticModelInfo:
 
 
 class StaticSchema:
+    dialect = "postgresql"  # Odoo's
+
     def __init__(self, tree: OdooTree) -> None:
         self.tree = tree
         self._cache: dict[str, StaticModelInfo] = {}
