@@ -73,15 +73,18 @@ class SecurityPolicy:
             sa.Column("id", sa.Integer, primary_key=True),
             sa.Column("token", sa.String(64), nullable=False),
         )
+        # Built once, and two equalities rather than an IN, which SQLAlchemy would
+        # expand again at each execution: it runs at the start of every transaction.
+        table = self.version_table
+        self._versions = sa.select(table.c.id, table.c.token).where(
+            sa.or_(table.c.id == SECURITY_ROW, table.c.id == VALUES_ROW)
+        )
 
     # -- versioning ------------------------------------------------------------------
     def begin(self, transaction: Transaction) -> None:
         """Remember which committed versions this transaction starts from (one
         statement: the cost of knowing what other workers changed)."""
-        table = self.version_table
-        rows = transaction.connection.execute(
-            sa.select(table.c.id, table.c.token).where(table.c.id.in_((SECURITY_ROW, VALUES_ROW)))
-        )
+        rows = transaction.connection.execute(self._versions)
         tokens = {int(row_id): str(token) for row_id, token in rows}
         transaction.security_token = tokens.get(SECURITY_ROW)
         transaction.values_token = tokens.get(VALUES_ROW)
