@@ -276,6 +276,29 @@ def order_by(records: Model, order: str | None, table: sa.FromClause) -> list[An
     return clauses
 
 
+def _search_select(
+    records: Model,
+    columns: Sequence[str],
+    domain: Sequence[object] | str,
+    offset: int,
+    limit: int | None,
+    order: str | None,
+) -> sa.Select[Any]:
+    """The search as a SELECT of ``id`` and ``columns``: the user's domain and read
+    rules in its WHERE, in the requested order and window."""
+    table = records._spec.table
+    query = (
+        sa.select(table.c.id, *(table.c[n] for n in columns))
+        .where(search_clause(records, domain, table))
+        .order_by(*order_by(records, order, table))
+    )
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
 def search_ids(
     records: Model,
     domain: Sequence[object] | str,
@@ -284,16 +307,7 @@ def search_ids(
     limit: int | None = None,
     order: str | None = None,
 ) -> tuple[int, ...]:
-    table = records._spec.table
-    query = (
-        sa.select(table.c.id)
-        .where(search_clause(records, domain, table))
-        .order_by(*order_by(records, order, table))
-    )
-    if offset:
-        query = query.offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
+    query = _search_select(records, (), domain, offset, limit, order)
     return tuple(records.env.cr.scalars(query))
 
 
@@ -308,17 +322,8 @@ def search_fetch(
     """``search_ids`` that also loads the records' columns into the cache, in the same
     statement (as Odoo 17's ``search_fetch``): a list page is one query, not two. The
     read rules are in its WHERE, so whatever it returns is readable."""
-    table = records._spec.table
     names = _fetched_columns(records)
-    query = (
-        sa.select(table.c.id, *(table.c[n] for n in names))
-        .where(search_clause(records, domain, table))
-        .order_by(*order_by(records, order, table))
-    )
-    if offset:
-        query = query.offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
+    query = _search_select(records, names, domain, offset, limit, order)
     return tuple(_cache_rows(records, names, query))
 
 

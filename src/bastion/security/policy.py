@@ -136,6 +136,7 @@ class SecurityPolicy:
         sources = self.state(env).sources
         if not sources.reads_from(model):
             return
+        # Private (as since changing()); what the write's own checks bound may predate it.
         txn.rule_memo, txn.rule_memo_private = None, True
         created = txn.created.get(model, set())
         existing = ids is None or not created.issuperset(ids)
