@@ -15,6 +15,7 @@ backend (sale installed, a small dataset committed); tests that commit get their
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion import AccessError, Environment, MissingError, Model, Registry
+from bastion.domain import SqlCompiler
+from bastion.orm.crud import user_node
 from bastion.orm.environment import VersionedContext
 from bastion.orm.schema import MAX_NAME, OrderTerm, order_index_name
 from conftest import RegistryFactory, module_database
@@ -188,6 +191,31 @@ def test_a_fetch_sends_the_same_text_for_any_number_of_ids(
         assert "= ANY (" in texts[0]
     else:
         assert len(set(texts)) == 3
+
+
+def test_a_sub_query_under_the_related_rules_names_each_alias_once(
+    shared: tuple[Registry, World],
+) -> None:
+    """A portal search on a partner's name: the domain's sub-query over res_partner
+    carries the user's partner rule, a hierarchy walk over res_partner again. Each
+    alias of the domain's SQL has its own name (the rule used to be numbered apart
+    from the domain, and a correlated reference inside it could have named the outer
+    alias), and the answer is the superuser's search intersected with what the user
+    may read."""
+    registry, world = shared
+    domain = [("partner_id.name", "ilike", "customer")]
+    with rolled_back(registry) as env:
+        orders = env.with_user(world.portal)["sale.order"]
+        compiler = SqlCompiler(registry, registry.security.restriction(orders.env))
+        table = orders._spec.table
+        clause = compiler.compile(user_node(orders, domain), orders._spec, table)
+        sql = str(sa.select(table.c.id).where(clause).compile(dialect=registry.engine.dialect))
+        found = set(orders.search(domain).ids)
+        expected = set(env["sale.order"].search(domain).ids) & set(world.allowed)
+    aliases = re.findall(r" AS (\w+__\d+)", sql)
+    assert len(aliases) == 3, sql  # the domain's sub-query, the rule's walk (two)
+    assert len(aliases) == len(set(aliases)), sql
+    assert found == expected and expected
 
 
 def test_read_of_three_many2one_fields(shared: tuple[Registry, World]) -> None:

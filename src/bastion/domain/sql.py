@@ -22,9 +22,11 @@ from .schema import X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
 from .sql_members import member_of
 
 SqlBool = ColumnElement[bool]
-# Called for each comodel a sub-query reads: returns the extra WHERE clause (the
-# comodel's record rules for the searching user) over that alias, or None.
-Restriction = Callable[[ModelInfo, sa.FromClause], "SqlBool | None"]
+# Called for each comodel a sub-query reads: returns the extra condition (the comodel's
+# record rules for the searching user), or None. A node rather than SQL, so that the
+# sub-query's alias holds the columns it reads and its aliases are numbered with the
+# rest of the statement.
+Restriction = Callable[[ModelInfo], "Node | None"]
 
 LIKE_ESCAPE = "\\"
 
@@ -50,6 +52,26 @@ def _light(table: sa.Table, columns: tuple[str, ...] | None = None) -> sa.TableC
         light = sa.table(table.name, *(sa.column(n, table.c[n].type) for n in names))
         by_columns[columns] = light
     return light
+
+
+def columns_read(model: ModelInfo, *nodes: Node) -> tuple[str, ...]:
+    """The columns of ``model``'s table that compiling ``nodes`` over it reads: ``id``
+    and the fields their terms name (sub-queries read their own aliases)."""
+    names = {"id"}
+    pending = list(nodes)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, And | Or):
+            pending.extend(node.children)
+        elif isinstance(node, Not):
+            pending.append(node.child)
+        elif isinstance(node, Reference):
+            names.update((node.model_field, node.id_field))
+        elif isinstance(node, Any | Term):
+            field = model.field_info(node.field)
+            if field is not None and field.type not in X2MANY_TYPES:
+                names.add(field.name)
+    return tuple(sorted(names))
 
 
 class SqlCompiler:
@@ -98,16 +120,19 @@ class SqlCompiler:
     ) -> sa.Select[tuple[int]] | None:
         """SELECT id FROM model WHERE domain (and the restriction); None when every
         row qualifies, so callers can skip the sub-query."""
-        alias = self._alias(model.table)
-        clauses: list[SqlBool] = []
-        if domain != TRUE:
-            clauses.append(self.compile(domain, model, alias))
-        if restricted and self.restrict is not None:
-            extra = self.restrict(model, alias)
-            if extra is not None:
-                clauses.append(extra)
-        if not clauses:
+        extra = self.restrict(model) if restricted and self.restrict is not None else None
+        nodes = [n for n in (domain, extra) if n is not None and n != TRUE]
+        if not nodes:
             return None
+        alias = self._alias(model.table, columns_read(model, *nodes))
+        clauses = [self.compile(domain, model, alias)] if domain != TRUE else []
+        if extra is not None and extra != TRUE:
+            # The rules are computed as superuser: their own sub-queries unrestricted.
+            restrict, self.restrict = self.restrict, None
+            try:
+                clauses.append(self.compile(extra, model, alias))
+            finally:
+                self.restrict = restrict
         return sa.select(alias.c.id).where(*clauses)
 
     def _related_exists(
@@ -154,7 +179,7 @@ class SqlCompiler:
         if node.domain == FALSE:
             return sa.false()
         target = self.schema.model_info(node.model)
-        alias = self._alias(target.table)
+        alias = self._alias(target.table, columns_read(target, node.domain))
         ids = sa.select(alias.c.id)
         if node.domain != TRUE:
             ids = ids.where(self.compile(node.domain, target, alias))
