@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -509,3 +510,60 @@ def test_order_index_names_are_predictable_and_fit() -> None:
     assert long_name == order_index_name("a_rather_long_model_table_name", long_terms)
     other = order_index_name("a_rather_long_model_table_name", long_terms[:-1] + [OrderTerm("x")])
     assert other != long_name
+
+
+# -- connections the server closed ----------------------------------------------------------
+def end_other_connections(registry: Registry) -> None:
+    """What a server restart or an idle timeout does to a pool: every other session of
+    the database is terminated, and gone once this returns."""
+    others = (
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    # Autocommit: pg_stat_activity is a snapshot per transaction.
+    admin = sa.create_engine(
+        registry.engine.url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM ({others}) AS o"))  # noqa: S608 - constant
+            for _ in range(500):  # termination is asynchronous; a few ms
+                if not conn.execute(sa.text(others)).first():
+                    return
+                time.sleep(0.01)
+    finally:
+        admin.dispose()
+    raise AssertionError("the other sessions outlived pg_terminate_backend")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_closed_pooled_connection_is_replaced_before_the_transaction_starts(
+    registry: Registry,
+) -> None:
+    """The pool does not ping (a round trip per call): the versions read, the first
+    statement of every transaction, finds the dead connection and the transaction
+    starts again on a new one; nothing has run yet, so nothing is lost."""
+    with registry.transaction() as env:
+        partner = env["res.partner"].create({"name": "Before"})
+    end_other_connections(registry)
+    with registry.transaction() as env:
+        assert env["res.partner"].browse(partner.id).name == "Before"
+        env["res.partner"].browse(partner.id).write({"name": "After"})
+    with registry.transaction() as env:
+        assert env["res.partner"].browse(partner.id).name == "After"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_connection_closed_inside_a_transaction_fails_it_and_the_next_one_works(
+    registry: Registry,
+) -> None:
+    """Once a transaction has run a statement it is never run again behind the
+    caller's back: the error reaches it, the write is gone, the next call works."""
+    with registry.transaction() as env:
+        partner = env["res.partner"].create({"name": "Kept"})
+    with pytest.raises(sa.exc.OperationalError), registry.transaction() as env:
+        env["res.partner"].browse(partner.id).write({"name": "Lost"})
+        end_other_connections(registry)
+        env["res.partner"].search_count([])  # the first statement after the end
+    with registry.transaction() as env:
+        assert env["res.partner"].browse(partner.id).name == "Kept"

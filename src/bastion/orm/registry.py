@@ -91,7 +91,10 @@ def create_engine(url: str) -> sa.Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        # No pool_pre_ping: the first statement of every transaction (the versions,
+        # see ModelRegistry.transaction) finds a dead connection as the ping would, and
+        # is run again on a new one, without the extra round trip per checkout.
+        return sa.create_engine(parsed)
     engine = sa.create_engine(parsed)
     in_memory = parsed.database in (None, "", ":memory:")
 
@@ -114,6 +117,10 @@ def create_engine(url: str) -> sa.Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+class _StaleConnectionError(Exception):
+    """The first statement of a transaction found its pooled connection closed."""
 
 
 class ModelRegistry:
@@ -338,10 +345,23 @@ class ModelRegistry:
                 txn.security_local = {}
                 yield Environment(txn, SUPERUSER_ID, su=True)
             return
-        with self.engine.begin() as connection:
-            txn = Transaction(self, connection)
-            self.security.begin(txn)
-            yield Environment(txn, SUPERUSER_ID, su=True)
+        for retry in (True, False):
+            try:
+                with self.engine.begin() as connection:
+                    txn = Transaction(self, connection)
+                    try:
+                        self.security.begin(txn)
+                    except sa.exc.DBAPIError as error:
+                        # A pooled connection the server closed (a restart, an idle
+                        # timeout): SQLAlchemy invalidated it and the pool's older
+                        # ones; nothing ran yet, so start again on a new connection.
+                        if retry and error.connection_invalidated:
+                            raise _StaleConnectionError from error
+                        raise
+                    yield Environment(txn, SUPERUSER_ID, su=True)
+                return
+            except _StaleConnectionError:
+                continue
 
     def joined(self, connection: sa.Connection) -> Self:
         """This registry, but each transaction is a savepoint inside ``connection``'s
