@@ -194,6 +194,30 @@ def test_a_fetch_sends_the_same_text_for_any_number_of_ids(
         assert len(set(texts)) == 3
 
 
+def test_a_check_is_one_statement_text_whatever_the_ids(
+    shared: tuple[Registry, World],
+) -> None:
+    """check_access keeps its statement per rule clause with the ids as a parameter:
+    the same text for any ids of a count (PostgreSQL: an array, or one id), and the
+    same verdicts as checking them one by one."""
+    registry, world = shared
+    texts: dict[int, set[str]] = {}
+    for ids in ([world.allowed[0]], [world.allowed[1]], world.allowed[:3], world.allowed[3:9]):
+        with statements(registry) as sent, rolled_back(registry) as env:
+            env.with_user(world.portal)["sale.order"].browse(ids).check_access("read")
+        texts.setdefault(min(len(ids), 2), set()).add(sent[-1])
+    if registry.dialect == "postgresql":
+        assert all(len(found) == 1 for found in texts.values()), texts
+    with rolled_back(registry) as env:
+        orders = env.with_user(world.portal)["sale.order"]
+        mixed = [world.allowed[0], world.forbidden[0], world.missing[0]]
+        with pytest.raises(AccessError):
+            orders.browse(mixed).check_access("read")
+        with pytest.raises(MissingError):
+            orders.browse(world.missing[:2]).check_access("read")
+        orders.browse(world.allowed[:40]).check_access("read")
+
+
 def test_a_sub_query_under_the_related_rules_names_each_alias_once(
     shared: tuple[Registry, World],
 ) -> None:
