@@ -24,6 +24,9 @@ STAMP  := $(VENV)/.bastion-installed
 SYSTEM_DEPS ?= initdb:postgresql redis-server:redis-server chromium:chromium libcairo.so.2:libcairo2
 
 PYTEST_ARGS ?=
+# pytest-xdist workers (each starts its own PostgreSQL and Redis); --dist loadscope keeps
+# a module on one worker, so its module-scoped databases are built once.
+TEST_WORKERS ?= 2
 
 .PHONY: .venv system-deps lint typecheck test demo bench format clean distclean
 
@@ -70,7 +73,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
 test: .venv system-deps lint typecheck
-	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests

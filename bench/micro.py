@@ -9,9 +9,9 @@
   whitelist, ``compile_rule_text``), ``evaluate+parse`` (the user's values into a
   domain, the user record already read), ``to SQLAlchemy`` (``SqlCompiler.compile``),
   ``render SQL`` (SQLAlchemy's string compilation of a SELECT with it, cache off);
-- ``empty transaction ms``: a transaction that does nothing (the pool's checkout and
-  ping, BEGIN, the statement that reads the security and values versions, ROLLBACK),
-  the part of every call that a hand-written query does not have;
+- ``empty transaction ms``: a transaction that does nothing (the pool's checkout,
+  BEGIN, the statement that reads the security and values versions, ROLLBACK), the
+  part of every call that a hand-written query does not have;
 - ``related reads``: statements to read ``partner_id.name``, ``user_id.name`` and
   ``company_id.name`` over 80 sale orders (attribute access, internal user), and the
   same three fields through ``read()`` (display names).
@@ -86,8 +86,8 @@ def micro_benchmarks(registry: Registry, fixture: Fixture, log: StatementLog) ->
         figures["render SQL ms"] = medians["render"]
         figures["compile 20 rules total ms"] = sum(medians.values())
 
-    # What every call pays before its first statement: the pool's checkout (and ping),
-    # BEGIN, the statement reading the security and values versions, the ROLLBACK.
+    # What every call pays before its first statement: the pool's checkout, BEGIN, the
+    # statement reading the security and values versions, the ROLLBACK.
     samples = []
     for _ in range(LOOKUPS // 100):
         t0 = time.perf_counter()

@@ -109,9 +109,15 @@ def find_chromium() -> str:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_browser() -> Iterator[Browser]:
-    """The session's headless Chromium."""
+    """A headless Chromium for the module's tests.
+
+    Not for the session: while Playwright's sync API runs, its event loop is the
+    running loop of the main thread (asyncio.run refuses to start) and its greenlet
+    makes Python 3.11's ast.parse fail ("AST constructor recursion depth mismatch"),
+    so tests that ran after a browser test in the same process failed, depending on
+    the order pytest-xdist gives them."""
     executable = find_chromium()  # before starting Playwright: fail fast and plainly
     playwright = sync_playwright().start()
     try:

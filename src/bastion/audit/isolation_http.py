@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import SecretStr
@@ -88,8 +90,24 @@ def portal_leaks(
     wanted |= {(owner.label, f"/my/{doc.slug}") for owner, doc in controls}
     if missing is not None:
         wanted |= {(c.label, missing) for c in customers}
-    answers = asyncio.run(_fetch(app, cookies, sorted(wanted)))
+    answers = _run(_fetch(app, cookies, sorted(wanted)))
     return _judge(su, customers, probes, controls, answers, docs)
+
+
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, also from a thread whose event loop is running (an async caller,
+    or a library that keeps one running, as Playwright's sync API does): there, on a
+    thread of its own. The requests are sequential either way and the caller waits,
+    so the shared database connection is never used by two threads at once."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bastion-audit") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _document_probes(
