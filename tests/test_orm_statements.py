@@ -253,6 +253,12 @@ def test_read_of_three_many2one_fields(shared: tuple[Registry, World]) -> None:
         # the orders' fetch, then one fetch per comodel: no separate rule check
         assert len(sent) == 4, sent
         assert rows == reference_read(orders, M2O)
+        # a display name fetches the name column, not the comodel's every column; the
+        # others come when asked for, under the same rules
+        partners = next(s for s in sent if "FROM res_partner" in s)
+        assert "res_partner.email" not in partners and "res_partner.name" in partners
+        partner = orders[0].partner_id
+        assert partner.email == partner.sudo().email
 
 
 def reference_read(records: Model, names: Sequence[str]) -> list[dict[str, object]]:
