@@ -198,8 +198,8 @@ def test_a_check_is_one_statement_text_whatever_the_ids(
     shared: tuple[Registry, World],
 ) -> None:
     """check_access keeps its statement per rule clause with the ids as a parameter:
-    the same text for any ids of a count (PostgreSQL: an array, or one id), and the
-    same verdicts as checking them one by one."""
+    on PostgreSQL one text for any single id and one for any several (an array); and
+    the kept statement still tells refused ids from missing ones."""
     registry, world = shared
     texts: dict[int, set[str]] = {}
     for ids in ([world.allowed[0]], [world.allowed[1]], world.allowed[:3], world.allowed[3:9]):
