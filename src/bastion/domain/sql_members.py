@@ -45,6 +45,18 @@ def one_of(column: ColumnElement[Any], ids: Iterable[int], dialect: str) -> Colu
     return column.in_(ids)
 
 
+def one_of_parameter(
+    column: ColumnElement[Any], name: str, dialect: str, *, single: bool
+) -> ColumnElement[bool]:
+    """``one_of`` for a statement kept and run again: the ids come at execution, as
+    parameter ``name`` (an int when ``single``, else a list), in the same forms."""
+    if single:
+        return column == sa.bindparam(name, type_=sa.Integer)
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.Integer)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 class MemberOf(ColumnElement[bool]):
     """``column`` is one of the ids ``ids`` selects."""
 
@@ -78,4 +90,4 @@ def _any_array(element: MemberOf, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{column} = ANY(ARRAY{ids})"
 
 
-__all__ = ["MemberOf", "member_of"]
+__all__ = ["MemberOf", "member_of", "one_of", "one_of_parameter"]
