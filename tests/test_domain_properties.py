@@ -29,7 +29,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bastion import DomainError, Environment, Registry
-from bastion.domain import filter_ids, parse_domain
+from bastion.domain import SqlCompiler, filter_ids, parse_domain
+from bastion.domain.slots import parametrised
 from snapshot import Dataset, snapshot
 
 # -- value universes ---------------------------------------------------------------------
@@ -575,6 +576,22 @@ class Checker:
                 f"{what}: search_count {counted} != {len(expected)} for {domain!r}"
             )
 
+    def check_parametrised(self, domain: Domain, expected: set[int]) -> int:
+        """The domain compiled with its ids taken out as parameters, as a user's rules
+        are (``bastion.domain.slots``), selects the same rows. Returns how many ids
+        were taken out."""
+        spec = self.reg.model_info("test.item")
+        shape, ids = parametrised(parse_domain(domain, spec, self.reg), spec, self.reg)
+        clause = SqlCompiler(self.reg, slot_prefix="slot").compile(shape, spec, spec.table)
+        params = {f"slot{i}": rid for i, rid in enumerate(ids)}
+        got = set(self.env.cr.scalars(sa.select(spec.table.c.id).where(clause), params))
+        assert got == expected, (
+            f"parametrised: SQL and oracle disagree ({self.reg.dialect})\n"
+            f"domain: {domain!r}, ids taken out: {ids}\n"
+            f"SQL ids:    {sorted(got)}\noracle ids: {sorted(expected)}"
+        )
+        return len(ids)
+
 
 # -- the properties --------------------------------------------------------------------------
 # No shrinking: an example builds a whole dataset, so shrinking takes minutes; the
@@ -590,7 +607,7 @@ def test_search_agrees_with_reference_evaluator(make_registry: Callable[..., Reg
     """All rows (active or not): SQL == oracle, count, complement, text form."""
     reg = make_registry("test_catalog")
     gen = generator(reg)
-    total = {"cases": 0}
+    total = {"cases": 0, "slotted": 0}
 
     @settings(
         max_examples=EXAMPLES,
@@ -619,6 +636,8 @@ def test_search_agrees_with_reference_evaluator(make_registry: Callable[..., Reg
                 expected = checker.oracle(domain)
                 # search_count and the text form cost a query each: a sample suffices
                 checker.check(domain, expected, "search", count=number % 4 == 0)
+                if expected is not None:
+                    total["slotted"] += checker.check_parametrised(domain, expected) > 0
                 # '!' is the exact complement, in SQL and in the evaluator
                 if expected is not None:
                     complement = [*negated(parts), ACTIVE_ALL]
@@ -635,6 +654,7 @@ def test_search_agrees_with_reference_evaluator(make_registry: Callable[..., Reg
 
     run()
     assert total["cases"] >= MIN_CASES
+    assert total["slotted"] >= MIN_CASES // 10, total  # ids were taken out often enough
 
 
 ACTIVE_EXAMPLES = 10

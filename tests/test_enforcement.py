@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from bastion import (
     AccessError,
@@ -706,3 +707,85 @@ def test_compiled_rules_are_reused_and_follow_rule_changes(env: Environment) -> 
     assert visible(env, user) == []
     alias = spec.table.alias("elsewhere")
     assert security.rule_sql(as_user, node, spec, alias) is not first
+
+
+def test_two_customers_share_the_rule_sql_and_bring_their_own_ids(env: Environment) -> None:
+    """Two customers' portal users: their rules differ by the ids only, so they share
+    one SQL expression (and statement text), each bringing their ids as parameters.
+    Taken in turns in one transaction, each sees, counts, reads and checks their own
+    items only, and the other's are refused."""
+    first, second = portal_user(env, "first"), portal_user(env, "second")
+    add_rule(env, "test.item", OWN_ITEMS, env.ref("base.group_portal"))
+    own = {
+        first.id: items(env, "first's a", "first's b", partner_id=own_partner(first).id),
+        second.id: items(env, "second's a", "second's b", partner_id=own_partner(second).id),
+    }
+    security = env.registry.security
+    spec = env.registry.model_info("test.item")
+    bound = []
+    for user in (first, second):
+        as_user = env.with_user(user)
+        node = security.rule_node(as_user, "test.item", "read")
+        bound.append(security.rule_sql(as_user, node, spec, spec.table))
+    assert bound[0].clause is bound[1].clause
+    assert list(bound[0].params.values()) == [own_partner(first).id]
+    assert list(bound[1].params.values()) == [own_partner(second).id]
+
+    texts: dict[int, set[str]] = {first.id: set(), second.id: set()}
+    running = [first.id]
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "test_item" in statement:
+            texts[running[0]].add(statement)
+
+    sa.event.listen(env.registry.engine, "before_cursor_execute", record)
+    try:
+        for _round in range(2):
+            for user, other in ((first, second), (second, first)):
+                running[0] = user.id
+                mine, theirs = own[user.id], own[other.id]
+                records = env["test.item"].with_user(user)
+                assert records.search([]).ids == mine.ids
+                assert records.search_count([]) == len(mine)
+                assert records.search_read([], ["name"]) == mine.sudo().read(["name"])
+                mine.with_user(user).check_access("read")
+                with pytest.raises(AccessError):
+                    theirs.with_user(user).check_access("read")
+                with pytest.raises(AccessError):
+                    theirs.with_user(user).read(["name"])
+    finally:
+        sa.event.remove(env.registry.engine, "before_cursor_execute", record)
+    # The same statement texts, whoever ran them (each customer has two items: on
+    # SQLite a list of ids is rendered at its length).
+    assert texts[first.id] == texts[second.id] and texts[first.id]
+
+
+def test_a_rule_is_evaluated_once_for_the_users_who_give_it_the_same_values(
+    env: Environment,
+) -> None:
+    """A rule that reads nothing of the user is evaluated once for everybody, one that
+    reads only the companies once per set of companies; each user still gets the
+    answer for their own companies."""
+    main = env.ref("base.main_company")
+    other_company = env["res.company"].create({"name": "Other Company"})
+    here, there = internal_user(env, "here"), internal_user(env, "there")
+    elsewhere = new_user(env, "elsewhere", env.ref("base.group_user"), companies=[other_company])
+    add_acl(env, "test.item", None, "r")
+    constant = add_rule(env, "test.item", "[('name', '!=', 'hidden')]", name="constant")
+    by_company = add_rule(
+        env, "test.item", "[('company_id', 'in', company_ids)]", name="by company"
+    )
+    items(env, "main item", company_id=main.id)
+    items(env, "other item", company_id=other_company.id)
+    items(env, "hidden", company_id=main.id)
+    security = env.registry.security
+    (constant_rule,) = [r for r in security.state(env).rules["test.item"] if r.id == constant.id]
+    (company_rule,) = [r for r in security.state(env).rules["test.item"] if r.id == by_company.id]
+    envs = [env.with_user(user) for user in (here, there, elsewhere)]
+    constants = [security.rule_domain(e, constant_rule) for e in envs]
+    assert constants[0] is constants[1] is constants[2]
+    by_companies = [security.rule_domain(e, company_rule) for e in envs]
+    assert by_companies[0] is by_companies[1]
+    assert by_companies[2] != by_companies[0]
+    assert visible(env, here) == visible(env, there) == ["main item"]
+    assert visible(env, elsewhere) == ["other item"]

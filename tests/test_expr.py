@@ -218,6 +218,25 @@ def test_field_reads_are_found_in_the_text(text: str, reads: set[tuple[str, str]
     assert compiled.field_reads(SCHEMA) == reads
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("[(1, '=', 1)]", set()),
+        ("[('state', 'in', ['a', 'b'])]", set()),
+        ("[('company_id', 'in', company_ids)]", {"company_ids"}),
+        (
+            "['|', ('company_id', '=', company_id), ('user_id', '=', user.id)]",
+            {"company_id", "user"},
+        ),
+        ("[('n', '=', len(user.company_ids))]", {"user"}),
+    ],
+)
+def test_names_read_are_found_in_the_text(text: str, names: set[str]) -> None:
+    """The values an evaluation depends on: a rule that reads none has one result for
+    everybody (security.policy keeps it so)."""
+    assert compile_expression(text, RULE_PROFILE, schema=SCHEMA).names_read == names
+
+
 # --- positive: XML data eval attributes ---------------------------------------------------
 
 XMLIDS = {"base.group_portal": 10, "base.group_user": 11, "x": 12, "a": 13, "b": 14}

@@ -12,13 +12,15 @@ matches exactly the complement, as the reference evaluator does.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from .nodes import FALSE, TRUE, And, Any, Constant, Node, Not, Or, Reference, Term
 from .schema import X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
+from .slots import Slot
 from .sql_members import member_of
 
 SqlBool = ColumnElement[bool]
@@ -29,6 +31,15 @@ SqlBool = ColumnElement[bool]
 Restriction = Callable[[ModelInfo], "Node | None"]
 
 LIKE_ESCAPE = "\\"
+
+
+class RuleSql(NamedTuple):
+    """A user's rules as SQL: ``clause``, shared by the users whose rules have the same
+    shape (``bastion.domain.slots``), and ``params``, this user's values for its named
+    parameters, to pass with every statement that holds the clause."""
+
+    clause: SqlBool
+    params: Mapping[str, object]
 
 
 _LIGHT: weakref.WeakKeyDictionary[sa.Table, dict[tuple[str, ...] | None, sa.TableClause]] = (
@@ -75,9 +86,16 @@ def columns_read(model: ModelInfo, *nodes: Node) -> tuple[str, ...]:
 
 
 class SqlCompiler:
-    def __init__(self, schema: SchemaInfo, restrict: Restriction | None = None) -> None:
+    """``slot_prefix``: for a node with :class:`~bastion.domain.slots.Slot` values, the
+    name of slot ``i``'s parameter is ``f"{slot_prefix}{i}"``, its value given at
+    execution."""
+
+    def __init__(
+        self, schema: SchemaInfo, restrict: Restriction | None = None, *, slot_prefix: str = ""
+    ) -> None:
         self.schema = schema
         self.restrict = restrict
+        self.slot_prefix = slot_prefix
         self._alias_count = 0
         # How many ORs enclose the node being compiled (see _related_exists).
         self._or_depth = 0
@@ -105,6 +123,17 @@ class SqlCompiler:
     def _alias(self, table: sa.Table, columns: tuple[str, ...] | None = None) -> sa.FromClause:
         self._alias_count += 1
         return _light(table, columns).alias(f"{table.name}__{self._alias_count}")
+
+    def _bound(self, value: object) -> object:
+        """A term's value as the compiler puts it into SQL: a slot becomes its named
+        parameter (an integer, as only ids are slotted), a value stays as it is."""
+        if isinstance(value, Slot):
+            return sa.bindparam(f"{self.slot_prefix}{value.index}", type_=sa.Integer)
+        return value
+
+    def _bound_all(self, values: object) -> list[object]:
+        assert isinstance(values, tuple)
+        return [self._bound(value) for value in values]
 
     def _field(self, model: ModelInfo, name: str) -> FieldInfo:
         field = model.field_info(name)
@@ -224,7 +253,7 @@ class SqlCompiler:
             return col.is_(None)
         if field.type == "boolean" and value is False:
             return sa.or_(col.is_(None), col == sa.false())
-        return sa.and_(col.is_not(None), col == value)
+        return sa.and_(col.is_not(None), col == self._bound(value))
 
     def visit_ne(
         self, node: Term, field: FieldInfo, model: ModelInfo, col: ColumnElement[object]
@@ -234,13 +263,13 @@ class SqlCompiler:
             return col.is_not(None)
         if field.type == "boolean" and value is False:
             return sa.and_(col.is_not(None), col == sa.true())
-        return sa.or_(col.is_(None), col != value)
+        return sa.or_(col.is_(None), col != self._bound(value))
 
     def visit_compare(
         self, node: Term, field: FieldInfo, model: ModelInfo, col: ColumnElement[object]
     ) -> SqlBool:
         op = node.operator
-        value = node.value
+        value = self._bound(node.value)
         expr = {
             "<": col < value,
             "<=": col <= value,
@@ -259,7 +288,7 @@ class SqlCompiler:
             values = [v for v in node.value if v is True]
         clauses: list[SqlBool] = []
         if values:
-            clauses.append(sa.and_(col.is_not(None), col.in_(values)))
+            clauses.append(sa.and_(col.is_not(None), col.in_(self._bound_all(tuple(values)))))
         if has_false:
             clauses.append(
                 sa.or_(col.is_(None), col == sa.false())
@@ -309,12 +338,12 @@ class SqlCompiler:
         start = self._alias(target.table, ("id", parent))
         step = self._alias(target.table, ("id", parent))
         if node.operator == "child_of":
-            seed = sa.select(start.c.id).where(start.c.id.in_(node.value))
+            seed = sa.select(start.c.id).where(start.c.id.in_(self._bound_all(node.value)))
             tree = seed.cte(name, recursive=True, nesting=True)
             tree = tree.union(sa.select(step.c.id).where(step.c[parent] == tree.c.id))
         else:
             seed = sa.select(start.c.id, start.c[parent].label("up")).where(
-                start.c.id.in_(node.value)
+                start.c.id.in_(self._bound_all(node.value))
             )
             tree = seed.cte(name, recursive=True, nesting=True)
             tree = tree.union(sa.select(step.c.id, step.c[parent]).where(step.c.id == tree.c.up))
@@ -331,11 +360,12 @@ class SqlCompiler:
             if value is False:
                 exists = self._related_exists(field, table, None)
                 return sa.not_(exists) if op == "=" else exists
-            matched = self._related_exists(field, table, lambda rid: rid == value)
+            bound = self._bound(value)
+            matched = self._related_exists(field, table, lambda rid: rid == bound)
             return matched if op == "=" else sa.not_(matched)
         if op in ("in", "not in"):
             assert isinstance(value, tuple)
-            ids = [v for v in value if v is not False and v is not None]
+            ids = self._bound_all(tuple(v for v in value if v is not False and v is not None))
             clauses: list[SqlBool] = []
             if ids:
                 clauses.append(self._related_exists(field, table, lambda rid: rid.in_(ids)))

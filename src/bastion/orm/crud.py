@@ -27,7 +27,7 @@ from bastion.domain import (
     literal_domain,
     parse_domain,
 )
-from bastion.domain.sql import SqlBool
+from bastion.domain.sql import RuleSql
 from bastion.domain.sql_members import one_of, one_of_parameter
 from bastion.errors import MissingError
 
@@ -47,8 +47,9 @@ def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
 
 
 # -- rules ---------------------------------------------------------------------------
-def rule_clause(records: Model, operation: str, table: sa.FromClause) -> SqlBool | None:
-    """The record rules of the current user for ``operation``, as SQL (None: all)."""
+def rule_clause(records: Model, operation: str, table: sa.FromClause) -> RuleSql | None:
+    """The record rules of the current user for ``operation``, as SQL and the
+    parameters to run it with (None: all)."""
     env = records.env
     if env.su:
         return None
@@ -62,25 +63,34 @@ def rule_clause(records: Model, operation: str, table: sa.FromClause) -> SqlBool
 def allowed_ids(records: Model, operation: str, ids: Sequence[int]) -> set[int]:
     """Those of ``ids`` that exist and pass the rules for ``operation``."""
     table = records._spec.table
-    clause = rule_clause(records, operation, table)
+    rules = rule_clause(records, operation, table)
+    params = _params(rules)
     dialect = records.env.cr.dialect.name
     found: set[int] = set()
     for chunk in chunks(ids):
         # One id as a plain equality on PostgreSQL, as ``one_of`` does.
         one = dialect == "postgresql" and len(chunk) == 1
-        query = _check_statement(records, table, clause, dialect, one)
-        found.update(records.env.cr.scalars(query, {"ids": chunk[0] if one else list(chunk)}))
+        query = _check_statement(records, table, rules, dialect, one)
+        params["ids"] = chunk[0] if one else list(chunk)
+        found.update(records.env.cr.scalars(query, params))
     return found
 
 
+def _params(rules: RuleSql | None) -> dict[str, object]:
+    """The parameters to run a statement holding ``rules`` with (a copy to add to)."""
+    return {} if rules is None else dict(rules.params)
+
+
 def _check_statement(
-    records: Model, table: sa.Table, clause: SqlBool | None, dialect: str, one: bool
+    records: Model, table: sa.Table, rules: RuleSql | None, dialect: str, one: bool
 ) -> sa.Select[tuple[int]]:
     """``SELECT id WHERE id = :ids AND <rules>``, the ids a parameter
-    (``one_of_parameter``): one statement object per rule clause, kept beside it for
-    the security version, so that SQLAlchemy computes its cache key once rather than
+    (``one_of_parameter``), as are the ids in the rules: one statement object per rule
+    clause, which users whose rules have the same shape share, kept beside it for the
+    security version, so that SQLAlchemy computes its cache key once rather than
     walking the rules at every check (a tenth of the Python time of a one-record
     check_access)."""
+    clause = None if rules is None else rules.clause
     memo = records.env.registry.security.context_memo(records.env)
     key = ("check statement", table.name, id(clause), one)
     found = memo.get(key)
@@ -171,10 +181,10 @@ def fetch_columns(
     query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
         one_of(table.c.id, ids, env.cr.dialect.name)
     )
-    clause = rule_clause(records, "read", table)
-    if clause is not None:
-        query = query.where(clause)
-    return set(_cache_rows(records, names, query))
+    rules = rule_clause(records, "read", table)
+    if rules is not None:
+        query = query.where(rules.clause)
+    return set(_cache_rows(records, names, query, _params(rules)))
 
 
 def _fetched_columns(records: Model) -> list[str]:
@@ -187,12 +197,14 @@ def _fetched_columns(records: Model) -> list[str]:
     return names
 
 
-def _cache_rows(records: Model, names: list[str], query: sa.Select[Any]) -> list[int]:
-    """Run ``query`` (id, then the ``names`` columns); its rows go into the cache.
-    Returns the ids in the rows' order."""
+def _cache_rows(
+    records: Model, names: list[str], query: sa.Select[Any], params: dict[str, object]
+) -> list[int]:
+    """Run ``query`` (id, then the ``names`` columns) with ``params``; its rows go into
+    the cache. Returns the ids in the rows' order."""
     cache = records.env.cache.setdefault(records._name, {})
     ids: list[int] = []
-    for row in records.env.cr.execute(query).all():
+    for row in records.env.cr.execute(query, params).all():
         cache.setdefault(row[0], {}).update(zip(names, row[1:], strict=True))
         ids.append(row[0])
     return ids
@@ -235,12 +247,12 @@ def fetch_x2many(records: Model, field: Field, ids: Sequence[int]) -> None:
             .select_from(rel.join(co_table, co_table.c.id == rel.c[field.column2]))
             .where(one_of(owner, readable, dialect))
         )
-    clause = rule_clause(comodel, "read", co_table)
-    if clause is not None:
-        query = query.where(clause)
+    rules = rule_clause(comodel, "read", co_table)
+    if rules is not None:
+        query = query.where(rules.clause)
     query = query.order_by(*order_by(comodel, None, co_table))
     related: dict[int, list[int]] = {rid: [] for rid in readable}
-    for owner_id, related_id in env.cr.execute(query):
+    for owner_id, related_id in env.cr.execute(query, _params(rules)):
         related[owner_id].append(related_id)
     cache = env.cache.setdefault(records._name, {})
     for rid, values in related.items():
@@ -274,17 +286,21 @@ def _mentions_active(domain: Sequence[object]) -> bool:
     )
 
 
-def search_clause(records: Model, domain: Sequence[object] | str, table: sa.FromClause) -> SqlBool:
+def search_clause(records: Model, domain: Sequence[object] | str, table: sa.FromClause) -> RuleSql:
+    """The WHERE of a search: the user's domain and read rules, with the rules'
+    parameters."""
     env = records.env
     node = user_node(records, domain)
     if env.su:
-        return SqlCompiler(env.registry).compile(node, records._spec, table)
+        return RuleSql(SqlCompiler(env.registry).compile(node, records._spec, table), {})
     # Sub-queries of the user's own domain see only what the user may read on the
     # related models; the rules themselves are computed as superuser.
     restrict = env.registry.security.restriction(env)
     user_sql = SqlCompiler(env.registry, restrict).compile(node, records._spec, table)
-    rule = rule_clause(records, "read", table)
-    return user_sql if rule is None else sa.and_(user_sql, rule)
+    rules = rule_clause(records, "read", table)
+    if rules is None:
+        return RuleSql(user_sql, {})
+    return RuleSql(sa.and_(user_sql, rules.clause), rules.params)
 
 
 def order_by(records: Model, order: str | None, table: sa.FromClause) -> list[Any]:
@@ -311,20 +327,21 @@ def _search_select(
     offset: int,
     limit: int | None,
     order: str | None,
-) -> sa.Select[Any]:
-    """The search as a SELECT of ``id`` and ``columns``: the user's domain and read
-    rules in its WHERE, in the requested order and window."""
+) -> tuple[sa.Select[Any], dict[str, object]]:
+    """The search as a SELECT of ``id`` and ``columns`` and its parameters: the user's
+    domain and read rules in its WHERE, in the requested order and window."""
     table = records._spec.table
+    where = search_clause(records, domain, table)
     query = (
         sa.select(table.c.id, *(table.c[n] for n in columns))
-        .where(search_clause(records, domain, table))
+        .where(where.clause)
         .order_by(*order_by(records, order, table))
     )
     if offset:
         query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return query
+    return query, _params(where)
 
 
 def search_ids(
@@ -335,8 +352,8 @@ def search_ids(
     limit: int | None = None,
     order: str | None = None,
 ) -> tuple[int, ...]:
-    query = _search_select(records, (), domain, offset, limit, order)
-    return tuple(records.env.cr.scalars(query))
+    query, params = _search_select(records, (), domain, offset, limit, order)
+    return tuple(records.env.cr.scalars(query, params))
 
 
 def search_fetch(
@@ -351,16 +368,18 @@ def search_fetch(
     statement (as Odoo 17's ``search_fetch``): a list page is one query, not two. The
     read rules are in its WHERE, so whatever it returns is readable."""
     names = _fetched_columns(records)
-    query = _search_select(records, names, domain, offset, limit, order)
-    return tuple(_cache_rows(records, names, query))
+    query, params = _search_select(records, names, domain, offset, limit, order)
+    return tuple(_cache_rows(records, names, query, params))
 
 
 def search_count(records: Model, domain: Sequence[object] | str, *, limit: int | None) -> int:
     table = records._spec.table
-    inner = sa.select(table.c.id).where(search_clause(records, domain, table))
+    where = search_clause(records, domain, table)
+    inner = sa.select(table.c.id).where(where.clause)
     if limit is not None:
         inner = inner.limit(limit)
-    count = records.env.cr.scalar(sa.select(sa.func.count()).select_from(inner.subquery()))
+    query = sa.select(sa.func.count()).select_from(inner.subquery())
+    count = records.env.cr.scalar(query, _params(where))
     return int(count or 0)
 
 

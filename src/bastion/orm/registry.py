@@ -35,7 +35,7 @@ from .schema import (
 
 if TYPE_CHECKING:
     from bastion.domain import Node
-    from bastion.domain.sql import Restriction, SqlBool
+    from bastion.domain.sql import Restriction, RuleSql
     from bastion.errors import AccessError
 
 
@@ -60,7 +60,7 @@ class SecurityHooks(Protocol):
     def rule_node(self, env: Environment, model: str, operation: str) -> Node: ...
     def rule_sql(
         self, env: Environment, node: Node, model: ModelSpec, table: sa.FromClause
-    ) -> SqlBool: ...
+    ) -> RuleSql: ...
     def restriction(self, env: Environment) -> Restriction: ...
     def context_memo(self, env: Environment) -> dict[object, object]: ...
     def rule_denial(

@@ -33,7 +33,8 @@ from bastion.domain import (
     parse_domain,
 )
 from bastion.domain.schema import ModelInfo
-from bastion.domain.sql import Restriction, SqlBool
+from bastion.domain.slots import parametrised
+from bastion.domain.sql import Restriction, RuleSql, SqlBool
 from bastion.errors import AccessError, BastionError
 
 from .state import RuleDef, SecurityState
@@ -55,6 +56,9 @@ WATCHED: dict[str, frozenset[str] | None] = {
     "ir.rule": None,
     "ir.model.data": None,
 }
+# The rule profile's free names that come from the environment's companies.
+COMPANY_NAMES = frozenset({"company_id", "company_ids"})
+NO_NAMES: frozenset[str] = frozenset()  # a rule that does not compile reads nothing
 VERSION_TABLE = "ir_security_version"
 # Rows of the version table: the security configuration, and the records the rules'
 # user values are read from (bastion.security.rule_values).
@@ -305,11 +309,17 @@ class SecurityPolicy:
 
         The user's values live in records that change without a new security version
         (a contact moved to another customer changes ``user.commercial_partner_id``):
-        they are kept per values version (:meth:`rule_memo`). The parsed domain is
+        they are kept per values version (:meth:`rule_memo`), by the values the rule
+        reads: a rule that reads no name is evaluated once for everybody, one that
+        reads only ``company_ids`` once per set of companies. The parsed domain is
         shared, per security version, by every user who binds the same values, so the
         compiled SQL is too."""
         memo = self.rule_memo(env)
-        key = ("rule", rule.id, env.uid, env.company_ids)
+        names = NO_NAMES if rule.expression is None else rule.expression.names_read
+        if names <= COMPANY_NAMES:  # nothing read from the user record
+            key: tuple[object, ...] = ("rule", rule.id, env.company_ids if names else None)
+        else:
+            key = ("rule", rule.id, env.uid, env.company_ids)
         found = memo.get(key)
         if found is None:
             found = memo[key] = self._evaluate_rule(env, rule)
@@ -425,26 +435,39 @@ class SecurityPolicy:
 
     def rule_sql(
         self, env: Environment, node: Node, model: ModelInfo, table: sa.FromClause
-    ) -> SqlBool:
+    ) -> RuleSql:
         """``node`` (a user's rules, from :meth:`rule_node`) compiled for ``table``.
 
         Compiling is most of the Python time of a short query (issue 3 measured it at
-        more than half of a check_access), and a user's rules are the same node object
-        for a whole security version: the SQL expression is kept beside it. Only for a
-        model's own table; an alias (a sub-query) is compiled each time.
+        more than half of a check_access). The SQL is built once per rule shape and
+        security version, with the ids taken out as named parameters
+        (``bastion.domain.slots``): another customer's user, whose rules differ only
+        by the ids, gets the same clause and SQLAlchemy's cached statement, with
+        their own ``params``. Kept beside the node, which is the same object for a
+        whole security version. Only for a model's own table; an alias (a
+        sub-query) is compiled each time, the values in it.
         """
-        compiler = SqlCompiler(self.registry)
         if table is not model.table:
-            return compiler.compile(node, model, table)
+            return RuleSql(SqlCompiler(self.registry).compile(node, model, table), {})
         state = self.state(env)
         key = ("sql", id(node), model.model_name)
         found = state.memo.get(key)
         # The memo holds the node too: its id cannot be reused while the entry lives.
-        if isinstance(found, tuple) and found[0] is node and found[1] is table:
-            return cast(SqlBool, found[2])
-        clause = compiler.compile(node, model, table)
-        state.memo[key] = (node, table, clause)
-        return clause
+        if isinstance(found, tuple) and found[0] is node:
+            return cast(RuleSql, found[1])
+        shape, ids = parametrised(node, model, self.registry)
+        template_key = ("sql template", shape, model.model_name)
+        template = state.memo.get(template_key)
+        if not isinstance(template, tuple):
+            # Parameter names unique in the version: two templates in one statement
+            # never share one.
+            prefix = f"rule{next(state.template_numbers)}_"
+            clause = SqlCompiler(self.registry, slot_prefix=prefix).compile(shape, model, table)
+            template = state.memo[template_key] = (prefix, clause)
+        prefix, clause = cast(tuple[str, SqlBool], template)
+        bound = RuleSql(clause, {f"{prefix}{i}": rid for i, rid in enumerate(ids)})
+        state.memo[key] = (node, bound)
+        return bound
 
     def context_memo(self, env: Environment) -> dict[object, object]:
         """The memo of the security version ``env``'s transaction sees (see
