@@ -12,7 +12,7 @@ A superuser environment (``env.su``) skips all of these, as in Odoo.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
@@ -175,7 +175,7 @@ def fetch_columns(
     rules (in the WHERE)."""
     env = records.env
     table = records._spec.table
-    names = _fetched_columns(records)
+    names = fetched_columns(records)
     if only is not None:
         names = [name for name in names if name in only]
     query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
@@ -184,10 +184,10 @@ def fetch_columns(
     rules = rule_clause(records, "read", table)
     if rules is not None:
         query = query.where(rules.clause)
-    return set(_cache_rows(records, names, query, _params(rules)))
+    return set(cache_rows(records, names, query, _params(rules)))
 
 
-def _fetched_columns(records: Model) -> list[str]:
+def fetched_columns(records: Model) -> list[str]:
     """The column fields a fetch loads: those the user may read (access checked)."""
     env = records.env
     names = [f.name for f in records._spec.column_fields]
@@ -197,7 +197,7 @@ def _fetched_columns(records: Model) -> list[str]:
     return names
 
 
-def _cache_rows(
+def cache_rows(
     records: Model, names: list[str], query: sa.Select[Any], params: dict[str, object]
 ) -> list[int]:
     """Run ``query`` (id, then the ``names`` columns) with ``params``; its rows go into
@@ -320,7 +320,7 @@ def order_by(records: Model, order: str | None, table: sa.FromClause) -> list[An
     return clauses
 
 
-def _search_select(
+def search_select(
     records: Model,
     columns: Sequence[str],
     domain: Sequence[object] | str,
@@ -352,24 +352,8 @@ def search_ids(
     limit: int | None = None,
     order: str | None = None,
 ) -> tuple[int, ...]:
-    query, params = _search_select(records, (), domain, offset, limit, order)
+    query, params = search_select(records, (), domain, offset, limit, order)
     return tuple(records.env.cr.scalars(query, params))
-
-
-def search_fetch(
-    records: Model,
-    domain: Sequence[object] | str,
-    *,
-    offset: int = 0,
-    limit: int | None = None,
-    order: str | None = None,
-) -> tuple[int, ...]:
-    """``search_ids`` that also loads the records' columns into the cache, in the same
-    statement (as Odoo 17's ``search_fetch``): a list page is one query, not two. The
-    read rules are in its WHERE, so whatever it returns is readable."""
-    names = _fetched_columns(records)
-    query, params = _search_select(records, names, domain, offset, limit, order)
-    return tuple(_cache_rows(records, names, query, params))
 
 
 def search_count(records: Model, domain: Sequence[object] | str, *, limit: int | None) -> int:
@@ -384,11 +368,9 @@ def search_count(records: Model, domain: Sequence[object] | str, *, limit: int |
 
 
 # -- read ----------------------------------------------------------------------------
-def read(
-    records: Model, fields: Sequence[str] | None, *, fetched: bool = False
-) -> list[dict[str, object]]:
-    """Odoo's ``read``; ``fetched``: the records' columns were just loaded under the
-    read rules (by :func:`search_fetch`), so they need no fetch and no check of their own."""
+def read_names(records: Model, fields: Sequence[str] | None) -> list[str]:
+    """The fields a ``read`` of ``fields`` returns (None: every stored one the user
+    may see), checked: an unknown field or one the user may not read raises."""
     env = records.env
     spec = records._spec
     if fields is None:
@@ -403,6 +385,22 @@ def read(
             env.registry.security.check_fields(env, records._name, names, "read")
     if not env.su:
         env.registry.security.check_model(env, records._name, "read")
+    return names
+
+
+def read(
+    records: Model,
+    fields: Sequence[str] | None,
+    *,
+    fetched: bool = False,
+    shown: Mapping[str, Mapping[int, object]] | None = None,
+) -> list[dict[str, object]]:
+    """Odoo's ``read``; ``fetched``: the records' columns were just loaded under the
+    read rules (by ``listing``), so they need no fetch and no check of their
+    own; ``shown``: display names already read, per many2one field (``listing``)."""
+    env = records.env
+    spec = records._spec
+    names = read_names(records, fields)
     if not records:
         return []
     if not env.su and not fetched:
@@ -425,11 +423,16 @@ def read(
                 raw = values[field.name]
             row[field.name] = raw if field.comodel_name else field.to_record(raw, records)
         rows.append(row)
-    _read_format(records, wanted_fields, rows)
+    _read_format(records, wanted_fields, rows, shown or {})
     return rows
 
 
-def _read_format(records: Model, fields: list[Field], rows: list[dict[str, object]]) -> None:
+def _read_format(
+    records: Model,
+    fields: list[Field],
+    rows: list[dict[str, object]],
+    shown: Mapping[str, Mapping[int, object]],
+) -> None:
     """Odoo's ``read`` shapes: many2one as ``(id, display name)``, x2many as ids.
 
     Display names are read with the user's own rights: a related record the user may
@@ -445,9 +448,11 @@ def _read_format(records: Model, fields: list[Field], rows: list[dict[str, objec
             continue
         # A many2one's cached value is the related id, or None.
         related = [cast("int | None", row[name]) for row in rows]
-        names_by_id = display_names(
-            records.env[field.comodel_name], [rid for rid in related if rid is not None]
-        )
+        names_by_id = shown.get(name)
+        if names_by_id is None:
+            names_by_id = display_names(
+                records.env[field.comodel_name], [rid for rid in related if rid is not None]
+            )
         for row, rid in zip(rows, related, strict=True):
             row[name] = False if rid is None else (rid, names_by_id.get(rid))
 
@@ -482,9 +487,14 @@ def display_names(comodel: Model, ids: Sequence[int]) -> dict[int, object]:
             result[rid] = f"{comodel._name},{rid}"
             continue
         raw = cache.get(rid, {}).get(field.name)  # None for a rec_name of "id"
-        name = raw if field.comodel_name else field.to_record(raw, comodel)
-        result[rid] = name if isinstance(name, str) else False
+        result[rid] = shown_name(comodel, field, raw)
     return result
+
+
+def shown_name(comodel: Model, field: Field, raw: object) -> object:
+    """A display name from the rec_name column's stored value (False unless text)."""
+    name = raw if field.comodel_name else field.to_record(raw, comodel)
+    return name if isinstance(name, str) else False
 
 
 # -- create / write / unlink ------------------------------------------------------------

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from bastion.domain.sql_members import one_of
 from bastion.errors import AccessError, ConstructionError, MissingError
 
-from . import crud, writes
+from . import crud, listing, writes
 from .fields import Field
 
 if TYPE_CHECKING:
@@ -307,8 +307,7 @@ class Model:
         limit: int | None = None,
         order: str | None = None,
     ) -> list[dict[str, object]]:
-        ids = crud.search_fetch(self, domain, offset=offset, limit=limit, order=order)
-        return crud.read(type(self)(self.env, ids, ids), fields, fetched=True)
+        return listing.search_read(self, domain, fields, offset=offset, limit=limit, order=order)
 
     def filtered_domain(self, domain: Domain) -> Self:
         """The records of this set that match ``domain`` (evaluated in SQL)."""
@@ -319,7 +318,7 @@ class Model:
 
     # -- read ------------------------------------------------------------------------
     def read(self, fields: Sequence[str] | None = None) -> list[dict[str, object]]:
-        return crud.read(self, fields)
+        return listing.read(self, fields)
 
     # -- create / write / unlink -------------------------------------------------------
     def create(self, vals_list: Mapping[str, object] | Sequence[Mapping[str, object]]) -> Self:

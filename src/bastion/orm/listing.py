@@ -1,0 +1,188 @@
+"""``search_read`` and ``read`` in one statement: records and their display names.
+
+A list page or a form shows each many2one as ``(id, name)``. Reading the names after
+the records costs a statement, a round trip, per comodel (the fifth of a portal list
+page's five, issue 3). Here each name is a scalar sub-query beside the records'
+columns, holding the comodel's own read rules: a related record the user may not read
+gives NULL, shown as ``(id, False)`` exactly as ``crud.display_names`` shows it.
+
+A sorted page does not pay the names for every row it sorts: PostgreSQL computes
+costly output columns after the Sort and LIMIT; SQLite computes them for each row its
+top-N sorter takes (about 650 of 100,000 for 80, measured), so there the page's ids
+are a sub-query and the names are read for those rows only. Where a name cannot be
+read this way (no name column, no access to the comodel, a many2one to its own model,
+whose table the sub-query would correlate to), ``crud`` reads it as before, in a
+statement of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+import sqlalchemy as sa
+
+from bastion.domain.sql_members import one_of
+
+from . import crud
+
+if TYPE_CHECKING:
+    from .fields import Field
+    from .model import Model
+
+
+class ShownName(NamedTuple):
+    """A many2one's display name as a column beside the records', and its parameters."""
+
+    field: str  # the many2one
+    comodel: Model
+    rec_name: str  # the comodel's name field
+    column: sa.ScalarSelect[Any]
+    params: dict[str, object]
+
+
+def search_read(
+    records: Model,
+    domain: Sequence[object] | str,
+    fields: Sequence[str] | None,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    order: str | None = None,
+) -> list[dict[str, object]]:
+    """Odoo's ``search_read``: the rows ``read(fields)`` gives for the records
+    ``search`` finds; the search loads their columns and names in its statement."""
+    env = records.env
+    names = crud.read_names(records, fields)
+    columns = crud.fetched_columns(records)
+    joined = shown_name_columns(records, names, columns)
+    if joined and limit is not None and env.cr.dialect.name == "sqlite":
+        # SQLite computes a row's output columns when its top-N sorter takes the row
+        # (about 650 rows for 80 of 100,000): the page's ids first, then the columns
+        # and names of those only.
+        page, params = crud.search_select(records, (), domain, offset, limit, order)
+        table = records._spec.table
+        query = (
+            sa.select(table.c.id, *(table.c[name] for name in columns))
+            .where(table.c.id.in_(page))
+            .order_by(*crud.order_by(records, order, table))
+        )
+    else:
+        query, params = crud.search_select(records, columns, domain, offset, limit, order)
+    ids, shown = fetch_rows(records, query, params, columns, joined)
+    found = tuple(ids)
+    return crud.read(type(records)(env, found, found), fields, fetched=True, shown=shown)
+
+
+def read(records: Model, fields: Sequence[str] | None) -> list[dict[str, object]]:
+    """Odoo's ``read``: the records' columns and their many2ones' display names in one
+    statement per chunk of ids, the read rules in its WHERE (an id it leaves out is
+    refused, or missing, as ``check_access`` would say)."""
+    env = records.env
+    names = crud.read_names(records, fields)
+    if env.su or not records:
+        return crud.read(records, fields)
+    columns = crud.fetched_columns(records)
+    joined = shown_name_columns(records, names, columns)
+    if not joined:
+        return crud.read(records, fields)
+    table = records._spec.table
+    rules = crud.rule_clause(records, "read", table)
+    wanted = list(dict.fromkeys(records._ids))
+    listed: set[int] = set()
+    shown: dict[str, dict[int, object]] = {each.field: {} for each in joined}
+    for chunk in crud.chunks(wanted):
+        query = sa.select(table.c.id, *(table.c[name] for name in columns))
+        query = query.where(one_of(table.c.id, chunk, env.cr.dialect.name))
+        if rules is not None:
+            query = query.where(rules.clause)
+        params = {} if rules is None else dict(rules.params)
+        ids, chunk_shown = fetch_rows(records, query, params, columns, joined)
+        listed.update(ids)
+        for name, by_id in chunk_shown.items():
+            shown[name].update(by_id)
+    crud.refuse_unlisted(records, "read", wanted, listed)
+    return crud.read(records, fields, fetched=True, shown=shown)
+
+
+def shown_name_columns(
+    records: Model, names: Sequence[str], columns: Sequence[str]
+) -> list[ShownName]:
+    """The display names of those of the ``names`` many2ones fetched as ``columns``
+    that can be read beside them."""
+    spec = records._spec
+    joined: list[ShownName] = []
+    for name in names:
+        field = spec.fields[name]
+        if field.type == "many2one" and name in columns:
+            assert field.comodel_name is not None
+            found = shown_name_column(records, field)
+            if found is not None:
+                joined.append(found)
+    return joined
+
+
+def shown_name_column(records: Model, field: Field) -> ShownName | None:
+    """The display name of the record ``field`` points to, as a scalar sub-query under
+    the user's read rules of the comodel (NULL when it may not be read), correlated to
+    the records' table; None when it cannot be one (see the module's docstring)."""
+    assert field.comodel_name is not None
+    env = records.env
+    comodel = env[field.comodel_name]
+    spec = comodel._spec
+    rec_name = spec.fields.get(spec.rec_name)
+    if rec_name is None or rec_name.name == "id" or rec_name.comodel_name:
+        return None
+    table = records._spec.table
+    if not rec_name.has_column or spec.table is table:
+        return None
+    if not env.su:
+        security = env.registry.security
+        if not security.model_allowed(env, comodel._name, "read"):
+            return None
+        security.check_fields(env, comodel._name, [rec_name.name], "read")
+    query = sa.select(spec.table.c[rec_name.name]).where(spec.table.c.id == table.c[field.name])
+    rules = crud.rule_clause(comodel, "read", spec.table)
+    if rules is not None:
+        query = query.where(rules.clause)
+    column = query.correlate(table).scalar_subquery()
+    params = {} if rules is None else dict(rules.params)
+    return ShownName(field.name, comodel, rec_name.name, column, params)
+
+
+def fetch_rows(
+    records: Model,
+    query: sa.Select[Any],
+    params: dict[str, object],
+    columns: Sequence[str],
+    joined: Sequence[ShownName],
+) -> tuple[list[int], dict[str, dict[int, object]]]:
+    """Run ``query`` (id, then ``columns``) with the ``joined`` names beside; the
+    columns go into the cache, and so do the names found (a row under the comodel's
+    rules: readable). Returns the ids in the rows' order and the names per many2one."""
+    env = records.env
+    if joined:
+        query = query.add_columns(*(each.column.label(f"{each.field}__shown") for each in joined))
+        for each in joined:
+            params.update(each.params)
+    cache = env.cache
+    own = cache.setdefault(records._name, {})
+    kept = [cache.setdefault(each.comodel._name, {}) for each in joined]
+    rec_names = [each.comodel._spec.fields[each.rec_name] for each in joined]
+    width = 1 + len(columns)
+    shown: dict[str, dict[int, object]] = {each.field: {} for each in joined}
+    ids: list[int] = []
+    for row in env.cr.execute(query, params).all():
+        values = dict(zip(columns, row[1:width], strict=True))
+        own.setdefault(row[0], {}).update(values)
+        ids.append(row[0])
+        for each, comodel_cache, rec_name, raw in zip(
+            joined, kept, rec_names, row[width:], strict=True
+        ):
+            related = cast("int | None", values[each.field])
+            if related is None:
+                continue
+            shown[each.field][related] = crud.shown_name(each.comodel, rec_name, raw)
+            if raw is not None:
+                comodel_cache.setdefault(related, {})[rec_name.name] = raw
+    return ids, shown
