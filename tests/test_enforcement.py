@@ -28,6 +28,7 @@ from bastion import (
     Registry,
     ValidationError,
 )
+from bastion.domain.sql import RuleSql
 from test_security_scenarios import (
     ADDONS_PATH,
     add_acl,
@@ -758,6 +759,33 @@ def test_two_customers_share_the_rule_sql_and_bring_their_own_ids(env: Environme
     # The same statement texts, whoever ran them (each customer has two items: on
     # SQLite a list of ids is rendered at its length).
     assert texts[first.id] == texts[second.id] and texts[first.id]
+
+
+def test_a_security_change_keeps_the_sql_of_the_rules_it_leaves_alone(env: Environment) -> None:
+    """After a change of the security configuration elsewhere (a rule on another model),
+    an unchanged rule's SQL is the same expression with the same parameter names,
+    whichever customer's user asks first: the statements holding it keep their text,
+    and so SQLAlchemy's compiled form."""
+    first, second = portal_user(env, "first"), portal_user(env, "second")
+    add_rule(env, "test.item", OWN_ITEMS, env.ref("base.group_portal"))
+    security = env.registry.security
+    spec = env.registry.model_info("test.item")
+
+    def rule_sql(user: Model) -> tuple[object, RuleSql]:
+        as_user = env.with_user(user)
+        node = security.rule_node(as_user, "test.item", "read")
+        return security.state(as_user), security.rule_sql(as_user, node, spec, spec.table)
+
+    state_before, before = rule_sql(first)
+    add_rule(env, "res.partner", "[('id', '!=', 0)]", env.ref("base.group_user"))
+    state_after, after = rule_sql(second)
+    assert state_after is not state_before  # a new security version was loaded
+    assert after.clause is before.clause
+    assert list(after.params) == list(before.params)
+    assert list(after.params.values()) == [own_partner(second).id]
+    mine = items(env, "second's", partner_id=own_partner(second).id)
+    items(env, "first's", partner_id=own_partner(first).id)
+    assert env["test.item"].with_user(second).search([]).ids == mine.ids
 
 
 def test_a_rule_is_evaluated_once_for_the_users_who_give_it_the_same_values(

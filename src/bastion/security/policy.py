@@ -15,6 +15,7 @@ Decisions, as ODOO-SEMANTICS.md describes them:
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
@@ -63,6 +64,8 @@ VERSION_TABLE = "ir_security_version"
 # Rows of the version table: the security configuration, and the records the rules'
 # user values are read from (bastion.security.rule_values).
 SECURITY_ROW, VALUES_ROW = 1, 2
+# Rule shapes whose SQL is kept (a few per rule and model; more only as rules change).
+MAX_TEMPLATES = 4096
 
 
 class SecurityPolicy:
@@ -83,6 +86,10 @@ class SecurityPolicy:
         self._versions = sa.select(table.c.id, table.c.token).where(
             sa.or_(table.c.id == SECURITY_ROW, table.c.id == VALUES_ROW)
         )
+        # (rule shape, model) -> (its table, parameter prefix, SQL): see _template.
+        self._templates: dict[tuple[Node, str], tuple[sa.FromClause, str, SqlBool]] = {}
+        # next() on a count is atomic: two threads never number two templates alike.
+        self._template_numbers = itertools.count()
 
     # -- versioning ------------------------------------------------------------------
     def begin(self, transaction: Transaction) -> None:
@@ -439,13 +446,13 @@ class SecurityPolicy:
         """``node`` (a user's rules, from :meth:`rule_node`) compiled for ``table``.
 
         Compiling is most of the Python time of a short query (issue 3 measured it at
-        more than half of a check_access). The SQL is built once per rule shape and
-        security version, with the ids taken out as named parameters
+        more than half of a check_access). The SQL is built once per rule shape (see
+        :meth:`_template`), with the ids taken out as named parameters
         (``bastion.domain.slots``): another customer's user, whose rules differ only
         by the ids, gets the same clause and SQLAlchemy's cached statement, with
-        their own ``params``. Kept beside the node, which is the same object for a
-        whole security version. Only for a model's own table; an alias (a
-        sub-query) is compiled each time, the values in it.
+        their own ``params``. The bound result is kept beside the node, which is the
+        same object for a whole security version. Only for a model's own table; an
+        alias (a sub-query) is compiled each time, the values in it.
         """
         if table is not model.table:
             return RuleSql(SqlCompiler(self.registry).compile(node, model, table), {})
@@ -456,18 +463,30 @@ class SecurityPolicy:
         if isinstance(found, tuple) and found[0] is node:
             return cast(RuleSql, found[1])
         shape, ids = parametrised(node, model, self.registry)
-        template_key = ("sql template", shape, model.model_name)
-        template = state.memo.get(template_key)
-        if not isinstance(template, tuple):
-            # Parameter names unique in the version: two templates in one statement
-            # never share one.
-            prefix = f"rule{next(state.template_numbers)}_"
-            clause = SqlCompiler(self.registry, slot_prefix=prefix).compile(shape, model, table)
-            template = state.memo[template_key] = (prefix, clause)
-        prefix, clause = cast(tuple[str, SqlBool], template)
+        prefix, clause = self._template(shape, model)
         bound = RuleSql(clause, {f"{prefix}{i}": rid for i, rid in enumerate(ids)})
         state.memo[key] = (node, bound)
         return bound
+
+    def _template(self, shape: Node, model: ModelInfo) -> tuple[str, SqlBool]:
+        """The SQL of a rule shape on ``model``'s table, and its parameters' prefix.
+
+        Kept for the registry's life, not per security version: it depends on the
+        shape and the schema only. So after any security change (a group membership,
+        an edited rule) the statements holding unchanged rules keep their text, and
+        SQLAlchemy's compiled form of them, whichever user asks first. The prefixes
+        are unique, so two templates in one statement never share a parameter name.
+        """
+        key = (shape, model.model_name)
+        found = self._templates.get(key)
+        if found is not None and found[0] is model.table:
+            return found[1], found[2]
+        if len(self._templates) >= MAX_TEMPLATES:
+            self._templates.clear()  # rules edited for long: the numbers stay unique
+        prefix = f"rule{next(self._template_numbers)}_"
+        clause = SqlCompiler(self.registry, slot_prefix=prefix).compile(shape, model, model.table)
+        self._templates[key] = (model.table, prefix, clause)
+        return prefix, clause
 
     def context_memo(self, env: Environment) -> dict[object, object]:
         """The memo of the security version ``env``'s transaction sees (see

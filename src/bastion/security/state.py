@@ -11,8 +11,7 @@ never used for another.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -113,9 +112,6 @@ class SecurityState:
     user_groups: dict[int, tuple[int, ...]]
     sources: ValueSources  # what the rules' user values are read from
     memo: dict[object, object] = field(default_factory=dict)
-    # Numbers the SQL templates of rule shapes (their parameter names): next() on a
-    # count is atomic, so two threads never number two shapes alike.
-    template_numbers: Iterator[int] = field(default_factory=itertools.count)
 
     @classmethod
     def load(cls, env: Environment) -> SecurityState:
