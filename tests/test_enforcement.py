@@ -13,6 +13,7 @@ module (per backend); those about commits and rollbacks get a fresh database.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -786,6 +787,40 @@ def test_a_security_change_keeps_the_sql_of_the_rules_it_leaves_alone(env: Envir
     mine = items(env, "second's", partner_id=own_partner(second).id)
     items(env, "first's", partner_id=own_partner(first).id)
     assert env["test.item"].with_user(second).search([]).ids == mine.ids
+
+
+def test_an_addon_loaded_into_the_registry_builds_the_rules_sql_anew(tmp_path: Path) -> None:
+    """What is kept of the rules is built from the models: an addon that extends them
+    (contacts extends res.partner, whose table is built again) starts it anew, so the
+    user's searches name the new table only (they used to name the old one beside it,
+    an ambiguous cartesian product, until the next security change)."""
+    registry = Registry(f"sqlite:///{tmp_path / 'addons.db'}")
+    try:
+        registry.install("base")
+        with registry.transaction() as env:
+            user = portal_user(env, "reader")
+
+        def partner_rule_sql() -> object:
+            with registry.transaction() as env:
+                as_user = env.with_user(user.id)
+                spec = registry.model_info("res.partner")
+                node = registry.security.rule_node(as_user, "res.partner", "read")
+                return registry.security.rule_sql(as_user, node, spec, spec.table).clause
+
+        before = partner_rule_sql()
+        assert partner_rule_sql() is before  # kept while the models stay as they are
+        registry.install("contacts")
+        after = partner_rule_sql()
+        assert after is not before
+        with registry.transaction() as env:
+            partners = env.with_user(user.id)["res.partner"]
+            assert sorted(partners.search([]).mapped("name")) == [
+                "Contact reader",
+                "Customer reader",
+            ]
+            assert len(partners.search_read([], ["name", "parent_id"])) == 2
+    finally:
+        registry.dispose()
 
 
 def test_a_rule_is_evaluated_once_for_the_users_who_give_it_the_same_values(

@@ -135,6 +135,9 @@ class ModelRegistry:
         self.relations: dict[str, sa.Table] = {}
         # (comodel, many2one name) -> models whose one2many mirrors that many2one
         self._mirrors: dict[tuple[str, str], list[str]] | None = None
+        # Counts the changes of the models (an addon loaded, a failed load undone): what
+        # is built from them for the registry's life is built again after one.
+        self.schema_generation = 0
         self._joined: sa.Connection | None = None
         self.security: SecurityHooks
 
@@ -190,6 +193,7 @@ class ModelRegistry:
             chain.append((module, cls))
             touched.append(name)
         self._mirrors = None
+        self.schema_generation += 1
         for name in touched:
             self._compose(name)
         # Relations may point at models composed later in the same batch.
@@ -292,6 +296,7 @@ class ModelRegistry:
     def restore(self, state: Declarations) -> None:
         self._declared, self.specs, self.classes, self.relations = state
         self._mirrors = None
+        self.schema_generation += 1
 
     def one2many_mirrors(self, model: str, many2one_names: Iterable[str]) -> set[str]:
         """Models with a one2many whose inverse is one of ``model``'s many2one fields."""

@@ -71,9 +71,11 @@ MAX_TEMPLATES = 4096
 class SecurityPolicy:
     def __init__(self, registry: ModelRegistry) -> None:
         self.registry = registry
-        self._shared: dict[str, SecurityState] = {}
-        # (security token, values token) -> the rule values bound in that version
-        self._values: dict[tuple[str, str], dict[object, object]] = {}
+        # Both are kept per security version and per schema generation of the models
+        # (an addon loaded into the registry: the rules compile against new tables).
+        self._shared: dict[tuple[str, int], SecurityState] = {}
+        # (security token, values token, generation) -> the rule values bound then
+        self._values: dict[tuple[str, str, int], dict[object, object]] = {}
         self.version_table = sa.Table(
             VERSION_TABLE,
             registry.metadata,
@@ -86,8 +88,10 @@ class SecurityPolicy:
         self._versions = sa.select(table.c.id, table.c.token).where(
             sa.or_(table.c.id == SECURITY_ROW, table.c.id == VALUES_ROW)
         )
-        # (rule shape, model) -> (its table, parameter prefix, SQL): see _template.
-        self._templates: dict[tuple[Node, str], tuple[sa.FromClause, str, SqlBool]] = {}
+        # (rule shape, model) -> (parameter prefix, SQL), for one schema generation of
+        # the models: see _template.
+        self._templates: dict[tuple[Node, str], tuple[str, SqlBool]] = {}
+        self._templates_generation = registry.schema_generation
         # next() on a count is atomic: two threads never number two templates alike.
         self._template_numbers = itertools.count()
 
@@ -164,7 +168,8 @@ class SecurityPolicy:
         if txn.rule_memo_private or txn.security_local is not None:
             memo, txn.rule_memo_private = {}, True
         else:
-            key = (txn.security_token or "", txn.values_token or "")
+            generation = self.registry.schema_generation
+            key = (txn.security_token or "", txn.values_token or "", generation)
             memo = self._values.get(key)
             if memo is None:
                 memo = {}
@@ -181,7 +186,7 @@ class SecurityPolicy:
                 txn.security_local["state"] = local
             assert isinstance(local, SecurityState)
             return local
-        token = txn.security_token or ""
+        token = (txn.security_token or "", self.registry.schema_generation)
         shared = self._shared.get(token)
         if shared is None:
             shared = SecurityState.load(env)
@@ -471,21 +476,25 @@ class SecurityPolicy:
     def _template(self, shape: Node, model: ModelInfo) -> tuple[str, SqlBool]:
         """The SQL of a rule shape on ``model``'s table, and its parameters' prefix.
 
-        Kept for the registry's life, not per security version: it depends on the
-        shape and the schema only. So after any security change (a group membership,
-        an edited rule) the statements holding unchanged rules keep their text, and
-        SQLAlchemy's compiled form of them, whichever user asks first. The prefixes
-        are unique, so two templates in one statement never share a parameter name.
+        Kept while the models stay as they are, not per security version: it depends
+        on the shape and the schema only. So after any security change (a group
+        membership, an edited rule) the statements holding unchanged rules keep their
+        text, and SQLAlchemy's compiled form of them, whichever user asks first; an
+        addon loaded into the registry starts them anew. The prefixes are unique, so
+        two templates in one statement never share a parameter name.
         """
+        generation = self.registry.schema_generation
+        if generation != self._templates_generation or len(self._templates) >= MAX_TEMPLATES:
+            # New models, or rules edited for long: the numbers stay unique regardless.
+            self._templates = {}
+            self._templates_generation = generation
         key = (shape, model.model_name)
         found = self._templates.get(key)
-        if found is not None and found[0] is model.table:
-            return found[1], found[2]
-        if len(self._templates) >= MAX_TEMPLATES:
-            self._templates.clear()  # rules edited for long: the numbers stay unique
+        if found is not None:
+            return found
         prefix = f"rule{next(self._template_numbers)}_"
         clause = SqlCompiler(self.registry, slot_prefix=prefix).compile(shape, model, model.table)
-        self._templates[key] = (model.table, prefix, clause)
+        self._templates[key] = (prefix, clause)
         return prefix, clause
 
     def context_memo(self, env: Environment) -> dict[object, object]:
