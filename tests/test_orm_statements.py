@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from bastion import AccessError, Environment, MissingError, Model, Registry
 from bastion.domain import SqlCompiler
+from bastion.orm import kept
 from bastion.orm.crud import user_node
 from bastion.orm.environment import VersionedContext
 from bastion.orm.schema import MAX_NAME, OrderTerm, order_index_name
@@ -470,6 +471,155 @@ def test_search_read_in_one_fetch_equals_search_then_read(
         orders = env.with_user(uid)["sale.order"]
         found = orders.search(domain, offset=offset, limit=limit, order=order)
         assert rows == reference_read(found, fields)
+
+
+# -- kept statements ----------------------------------------------------------------------
+@contextlib.contextmanager
+def executed(registry: Registry) -> Iterator[list[object]]:
+    """The statement objects executed while the block runs (SQLAlchemy's, not text)."""
+    sent: list[object] = []
+
+    def record(_conn: Any, clause: object, *_args: Any) -> None:
+        sent.append(clause)
+
+    sa.event.listen(registry.engine, "before_execute", record)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(registry.engine, "before_execute", record)
+
+
+def portal_of_customer_b(env: Environment, world: World) -> int:
+    customer_b = env["res.partner"].search([("name", "=", "Customer B")])
+    contact = env["res.partner"].create({"name": "Bert B", "parent_id": customer_b.id})
+    user = env["res.users"].create(
+        {
+            "login": "portal_b",
+            "name": "Portal B",
+            "partner_id": contact.id,
+            "company_id": world.main_company,
+            "company_ids": [world.main_company],
+            "group_ids": [_ref(env, "base.group_portal").id],
+        }
+    )
+    return int(user.id)
+
+
+def list_and_count(env: Environment, offset: int = 0) -> tuple[list[dict[str, object]], int]:
+    orders = env["sale.order"]
+    rows = orders.search_read([], M2O, offset=offset, limit=5, order="date_order desc, id")
+    return rows, orders.search_count([])
+
+
+def test_two_customers_run_one_kept_page_statement_each_with_their_own_rows(
+    shared: tuple[Registry, World],
+) -> None:
+    """The list page and pager of an empty domain are statement objects kept per rule
+    shape: another customer's portal user runs the very same objects, with its own
+    ids, offset and limit as parameters, and gets its own orders and nothing of the
+    first one's."""
+    registry, world = shared
+    with rolled_back(registry) as env:
+        portal_b = portal_of_customer_b(env, world)
+        for uid in (world.portal, portal_b):  # each user's values and companies read
+            list_and_count(env.with_user(uid))
+        with executed(registry) as first:
+            rows_a, count_a = list_and_count(env.with_user(world.portal), offset=5)
+        with executed(registry) as second:
+            rows_b, count_b = list_and_count(env.with_user(portal_b), offset=5)
+        with executed(registry) as next_page:
+            rows_b2, _ = list_and_count(env.with_user(portal_b), offset=10)
+    assert len(first) == len(second) == len(next_page) == 2
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    assert all(a is b for a, b in zip(second, next_page, strict=True))
+    assert count_a == ORDERS_OF_A and count_b == len(world.forbidden) + 4
+    assert {row["id"] for row in rows_a} <= set(world.allowed)
+    b_orders = set(world.forbidden) | set(world.rep_only[-4:])
+    assert {row["id"] for row in rows_b + rows_b2} <= b_orders
+    assert not {row["id"] for row in rows_b} & {row["id"] for row in rows_b2}
+    assert {row["partner_id"][1] for row in rows_b + rows_b2} == {"Customer B"}  # type: ignore[index]
+
+
+def test_a_kept_list_statement_follows_a_rule_edited_in_the_transaction(
+    shared: tuple[Registry, World],
+) -> None:
+    registry, world = shared
+    with rolled_back(registry) as env:
+        portal = env.with_user(world.portal)
+        before = {row["id"] for row in list_and_count(portal)[0]}
+        assert len(before) == 5
+        narrow = sorted(world.allowed)[:2]
+        rule = _ref(env, "sale.sale_order_rule_portal")
+        rule.write({"domain_force": f"[('id', 'in', {narrow})]"})
+        rows, count = list_and_count(portal)
+        assert {row["id"] for row in rows} == set(narrow) and count == 2
+
+
+def test_a_kept_list_statement_still_checks_the_order_fields(
+    shared: tuple[Registry, World],
+) -> None:
+    registry, world = shared
+    with rolled_back(registry) as env:
+        orders = env.with_user(world.rep)["sale.order"]
+        for _ in range(2):  # the second call finds the statement kept
+            with pytest.raises(AccessError, match="margin"):
+                orders.search_read([], ["name"], limit=5, order="margin desc")
+
+
+def test_callers_varying_the_order_keep_no_more_statements_than_the_cap(
+    shared: tuple[Registry, World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orders and field lists come from callers (the API): past the cap a statement is
+    built for the call, and answers the same."""
+    registry, world = shared
+    monkeypatch.setattr(kept, "MAX_KEPT_STATEMENTS", 4)
+    orders = ["name", "name desc", "date_order", "date_order desc", "id desc", "state, id"]
+    with rolled_back(registry) as env:
+        records = env.with_user(world.rep)["sale.order"]
+        memo = registry.security.context_memo(records.env)
+        memo.pop("kept statements", None)  # what earlier tests kept, under the real cap
+        for order in orders:
+            rows = records.search_read([], ["name"], limit=3, order=order)
+            expected = records.search([("id", "!=", 0)], limit=3, order=order)
+            assert [row["id"] for row in rows] == expected.ids
+        assert len(memo["kept statements"]) == 4  # type: ignore[arg-type]
+
+
+@settings(max_examples=30)
+@given(data=st.data())
+def test_a_kept_statement_answers_as_one_built_for_the_call(
+    shared: tuple[Registry, World], data: st.DataObject
+) -> None:
+    """An empty domain runs a kept statement, the same domain written as a term a
+    statement built anew: the same rows, counts and pages, for orders and for partners
+    (whose empty domain holds Odoo's implicit active = True)."""
+    registry, world = shared
+    uid = data.draw(st.sampled_from([world.portal, world.rep]), label="uid")
+    model, fields, orders = data.draw(
+        st.sampled_from(
+            [
+                ("sale.order", [*M2O, "name"], [None, "date_order desc", "name, id desc"]),
+                ("res.partner", ["name", "parent_id"], [None, "name desc", "id"]),
+            ]
+        ),
+        label="model",
+    )
+    order = data.draw(st.sampled_from(orders), label="order")
+    limit = data.draw(st.sampled_from([None, 1, 7, 80]), label="limit")
+    offset = data.draw(st.sampled_from([0, 3, 95]), label="offset")
+    answers = []
+    for domain in ([], [("id", "!=", 0)]):
+        with rolled_back(registry) as env:
+            records = env.with_user(uid)[model]
+            answers.append(
+                (
+                    records.search_read(domain, fields, offset=offset, limit=limit, order=order),
+                    records.search(domain, offset=offset, limit=limit, order=order).ids,
+                    records.search_count(domain),
+                    records.search_count(domain, limit=limit),
+                )
+            )
+    assert answers[0] == answers[1]
 
 
 # -- the user's companies -------------------------------------------------------------------

@@ -27,16 +27,20 @@ from bastion.domain import (
     literal_domain,
     parse_domain,
 )
-from bastion.domain.sql import RuleSql
+from bastion.domain.sql import RuleSql, SqlBool
 from bastion.domain.sql_members import one_of, one_of_parameter
 from bastion.errors import MissingError
 
 from .fields import Field
+from .kept import kept_statement
+from .schema import OrderTerm
 
 if TYPE_CHECKING:
     from .model import Model
 
 CHUNK = 1000
+# The parameters of a search's window (the rules' are named rule<n>_...).
+OFFSET, LIMIT = "search_offset", "search_limit"
 OPERATIONS = ("read", "write", "create", "unlink")
 RESERVED = frozenset({"id"})
 
@@ -85,23 +89,18 @@ def _check_statement(
     records: Model, table: sa.Table, rules: RuleSql | None, dialect: str, one: bool
 ) -> sa.Select[tuple[int]]:
     """``SELECT id WHERE id = :ids AND <rules>``, the ids a parameter
-    (``one_of_parameter``), as are the ids in the rules: one statement object per rule
-    clause, which users whose rules have the same shape share, kept beside it for the
-    security version, so that SQLAlchemy computes its cache key once rather than
-    walking the rules at every check (a tenth of the Python time of a one-record
-    check_access)."""
+    (``one_of_parameter``), as are the ids in the rules: kept per rule clause
+    (``bastion.orm.kept``)."""
     clause = None if rules is None else rules.clause
-    memo = records.env.registry.security.context_memo(records.env)
-    key = ("check statement", table.name, id(clause), one)
-    found = memo.get(key)
-    # The entry holds the clause: its id cannot be reused while the entry lives.
-    if isinstance(found, tuple) and found[0] is clause:
-        return cast("sa.Select[tuple[int]]", found[1])
-    query = sa.select(table.c.id).where(one_of_parameter(table.c.id, "ids", dialect, single=one))
-    if clause is not None:
-        query = query.where(clause)
-    memo[key] = (clause, query)
-    return query
+
+    def build() -> sa.Select[tuple[int]]:
+        query = sa.select(table.c.id).where(
+            one_of_parameter(table.c.id, "ids", dialect, single=one)
+        )
+        return query if clause is None else query.where(clause)
+
+    key = ("check", table.name, id(clause), one)
+    return kept_statement(records, key, (table, clause), build)
 
 
 def check_rules(records: Model, operation: str, ids: Sequence[int] | None = None) -> None:
@@ -291,25 +290,42 @@ def search_clause(records: Model, domain: Sequence[object] | str, table: sa.From
     parameters."""
     env = records.env
     node = user_node(records, domain)
-    if env.su:
-        return RuleSql(SqlCompiler(env.registry).compile(node, records._spec, table), {})
-    # Sub-queries of the user's own domain see only what the user may read on the
-    # related models; the rules themselves are computed as superuser.
-    restrict = env.registry.security.restriction(env)
-    user_sql = SqlCompiler(env.registry, restrict).compile(node, records._spec, table)
-    rules = rule_clause(records, "read", table)
-    if rules is None:
-        return RuleSql(user_sql, {})
-    return RuleSql(sa.and_(user_sql, rules.clause), rules.params)
+    rules = None if env.su else rule_clause(records, "read", table)
+
+    def build() -> SqlBool:
+        # Sub-queries of the user's own domain see only what the user may read on the
+        # related models; the rules themselves are computed as superuser.
+        restrict = None if env.su else env.registry.security.restriction(env)
+        user_sql = SqlCompiler(env.registry, restrict).compile(node, records._spec, table)
+        return user_sql if rules is None else sa.and_(user_sql, rules.clause)
+
+    params = {} if rules is None else rules.params
+    if not is_empty(domain):
+        return RuleSql(build(), params)
+    # No value of the caller's: the node is TRUE or Odoo's implicit ``active``.
+    rule = None if rules is None else rules.clause
+    key = ("search where", records._name, node, id(table), id(rule))
+    return RuleSql(kept_statement(records, key, (table, rule), build), params)
 
 
-def order_by(records: Model, order: str | None, table: sa.FromClause) -> list[Any]:
+def is_empty(domain: Sequence[object] | str) -> bool:
+    """An empty domain: a search whose statement can be kept (``bastion.orm.kept``)."""
+    return not isinstance(domain, str) and len(domain) == 0
+
+
+def order_terms(records: Model, order: str | None) -> tuple[OrderTerm, ...]:
+    """``order`` parsed (None: the model's), after the user's read access to its
+    fields is checked."""
     env = records.env
-    terms = records._spec.parse_order(order)
+    terms = tuple(records._spec.parse_order(order))
     if not env.su and order is not None:
         env.registry.security.check_fields(
             env, records._name, [t.field for t in terms if t.field != "id"], "read"
         )
+    return terms
+
+
+def order_clauses(terms: Sequence[OrderTerm], table: sa.FromClause) -> list[Any]:
     clauses: list[Any] = []
     for term in terms:
         column = table.c[term.field]
@@ -318,6 +334,10 @@ def order_by(records: Model, order: str | None, table: sa.FromClause) -> list[An
         nulls_first = term.descending if term.nulls_first is None else term.nulls_first
         clauses.append(clause.nulls_first() if nulls_first else clause.nulls_last())
     return clauses
+
+
+def order_by(records: Model, order: str | None, table: sa.FromClause) -> list[Any]:
+    return order_clauses(order_terms(records, order), table)
 
 
 def search_select(
@@ -329,19 +349,38 @@ def search_select(
     order: str | None,
 ) -> tuple[sa.Select[Any], dict[str, object]]:
     """The search as a SELECT of ``id`` and ``columns`` and its parameters: the user's
-    domain and read rules in its WHERE, in the requested order and window."""
+    domain and read rules in its WHERE, in the requested order and window (the offset
+    and limit are parameters, so that the statement of an empty domain is kept)."""
     table = records._spec.table
     where = search_clause(records, domain, table)
-    query = (
-        sa.select(table.c.id, *(table.c[n] for n in columns))
-        .where(where.clause)
-        .order_by(*order_by(records, order, table))
-    )
+    terms = order_terms(records, order)
+
+    def build() -> sa.Select[Any]:
+        query = (
+            sa.select(table.c.id, *(table.c[n] for n in columns))
+            .where(where.clause)
+            .order_by(*order_clauses(terms, table))
+        )
+        if offset:
+            query = query.offset(sa.bindparam(OFFSET, type_=sa.Integer))
+        if limit is not None:
+            query = query.limit(sa.bindparam(LIMIT, type_=sa.Integer))
+        return query
+
+    params = _window(where, offset, limit)
+    if not is_empty(domain):
+        return build(), params
+    key = ("search", id(where.clause), tuple(columns), terms, bool(offset), limit is not None)
+    return kept_statement(records, key, (where.clause,), build), params
+
+
+def _window(where: RuleSql, offset: int, limit: int | None) -> dict[str, object]:
+    params = _params(where)
     if offset:
-        query = query.offset(offset)
+        params[OFFSET] = offset
     if limit is not None:
-        query = query.limit(limit)
-    return query, _params(where)
+        params[LIMIT] = limit
+    return params
 
 
 def search_ids(
@@ -359,11 +398,19 @@ def search_ids(
 def search_count(records: Model, domain: Sequence[object] | str, *, limit: int | None) -> int:
     table = records._spec.table
     where = search_clause(records, domain, table)
-    inner = sa.select(table.c.id).where(where.clause)
-    if limit is not None:
-        inner = inner.limit(limit)
-    query = sa.select(sa.func.count()).select_from(inner.subquery())
-    count = records.env.cr.scalar(query, _params(where))
+
+    def build() -> sa.Select[Any]:
+        inner = sa.select(table.c.id).where(where.clause)
+        if limit is not None:
+            inner = inner.limit(sa.bindparam(LIMIT, type_=sa.Integer))
+        return sa.select(sa.func.count()).select_from(inner.subquery())
+
+    if is_empty(domain):
+        key = ("count", id(where.clause), limit is not None)
+        query = kept_statement(records, key, (where.clause,), build)
+    else:
+        query = build()
+    count = records.env.cr.scalar(query, _window(where, 0, limit))
     return int(count or 0)
 
 

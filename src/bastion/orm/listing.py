@@ -17,7 +17,7 @@ statement of its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from bastion.domain.sql_members import one_of
 
 from . import crud
+from .kept import kept_statement
 
 if TYPE_CHECKING:
     from .fields import Field
@@ -61,17 +62,48 @@ def search_read(
         # (about 650 rows for 80 of 100,000): the page's ids first, then the columns
         # and names of those only.
         page, params = crud.search_select(records, (), domain, offset, limit, order)
+        terms = crud.order_terms(records, order)
         table = records._spec.table
-        query = (
-            sa.select(table.c.id, *(table.c[name] for name in columns))
-            .where(table.c.id.in_(page))
-            .order_by(*crud.order_by(records, order, table))
-        )
+
+        def build() -> sa.Select[Any]:
+            return (
+                sa.select(table.c.id, *(table.c[name] for name in columns))
+                .where(table.c.id.in_(page))
+                .order_by(*crud.order_clauses(terms, table))
+            )
+
+        page_key = ("page of ids", id(page), tuple(columns), terms)
+        query = keep(records, domain, page_key, (page,), build)
     else:
         query, params = crud.search_select(records, columns, domain, offset, limit, order)
+    if joined:
+        names_of = tuple(each.column for each in joined)
+        key = ("with names", id(query), tuple(id(column) for column in names_of))
+        query = keep(records, domain, key, (query, *names_of), lambda: with_names(query, joined))
     ids, shown = fetch_rows(records, query, params, columns, joined)
     found = tuple(ids)
     return crud.read(type(records)(env, found, found), fields, fetched=True, shown=shown)
+
+
+def keep(
+    records: Model,
+    domain: Sequence[object] | str,
+    key: tuple[object, ...],
+    parts: tuple[object, ...],
+    build: Callable[[], sa.Select[Any]],
+) -> sa.Select[Any]:
+    """``build()``, kept (``bastion.orm.kept``) when the domain is empty, as the
+    search's own statement then is."""
+    if not crud.is_empty(domain):
+        return build()
+    return kept_statement(records, key, parts, build)
+
+
+def with_names(query: sa.Select[Any], joined: Sequence[ShownName]) -> sa.Select[Any]:
+    """``query`` with the ``joined`` display names as columns after its own."""
+    if not joined:
+        return query
+    return query.add_columns(*(each.column.label(f"{each.field}__shown") for each in joined))
 
 
 def read(records: Model, fields: Sequence[str] | None) -> list[dict[str, object]]:
@@ -97,6 +129,7 @@ def read(records: Model, fields: Sequence[str] | None) -> list[dict[str, object]
         if rules is not None:
             query = query.where(rules.clause)
         params = {} if rules is None else dict(rules.params)
+        query = with_names(query, joined)
         ids, chunk_shown = fetch_rows(records, query, params, columns, joined)
         listed.update(ids)
         for name, by_id in chunk_shown.items():
@@ -141,11 +174,19 @@ def shown_name_column(records: Model, field: Field) -> ShownName | None:
         if not security.model_allowed(env, comodel._name, "read"):
             return None
         security.check_fields(env, comodel._name, [rec_name.name], "read")
-    query = sa.select(spec.table.c[rec_name.name]).where(spec.table.c.id == table.c[field.name])
     rules = crud.rule_clause(comodel, "read", spec.table)
-    if rules is not None:
-        query = query.where(rules.clause)
-    column = query.correlate(table).scalar_subquery()
+    clause = None if rules is None else rules.clause
+
+    def build() -> sa.ScalarSelect[Any]:
+        query = sa.select(spec.table.c[rec_name.name])
+        query = query.where(spec.table.c.id == table.c[field.name])
+        if clause is not None:
+            query = query.where(clause)
+        return query.correlate(table).scalar_subquery()
+
+    # Kept for every domain: it holds no value of the caller's.
+    key = ("shown name", records._name, field.name, id(table), id(clause))
+    column = kept_statement(records, key, (table, clause), build)
     params = {} if rules is None else dict(rules.params)
     return ShownName(field.name, comodel, rec_name.name, column, params)
 
@@ -157,14 +198,12 @@ def fetch_rows(
     columns: Sequence[str],
     joined: Sequence[ShownName],
 ) -> tuple[list[int], dict[str, dict[int, object]]]:
-    """Run ``query`` (id, then ``columns``) with the ``joined`` names beside; the
+    """Run ``query`` (id, then ``columns``, then the ``joined`` names); the
     columns go into the cache, and so do the names found (a row under the comodel's
     rules: readable). Returns the ids in the rows' order and the names per many2one."""
     env = records.env
-    if joined:
-        query = query.add_columns(*(each.column.label(f"{each.field}__shown") for each in joined))
-        for each in joined:
-            params.update(each.params)
+    for each in joined:
+        params.update(each.params)
     cache = env.cache
     own = cache.setdefault(records._name, {})
     kept = [cache.setdefault(each.comodel._name, {}) for each in joined]

@@ -1,0 +1,57 @@
+"""Statements kept beside the rules they hold, so SQLAlchemy walks them once.
+
+SQLAlchemy caches a statement's compiled form by its cache key, and it computes that
+key by walking the whole statement, the rules' EXISTS and sub-queries included, every
+time a new statement object is executed (a tenth of a one-record check's Python time,
+more for a list page with its names). A statement object made once and executed again
+has its key memoised. Rule clauses are shared by every user whose rules have the same
+shape (``SecurityPolicy.rule_sql``), so a statement built from such parts only (no
+value of the caller's: ids, limits and offsets are parameters) is kept here, per
+security version, for all those users.
+
+>>> kept_statement(records, ("count", id(where)), (where,), build)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from .model import Model
+
+T = TypeVar("T")
+
+# Kept statements per security version at most: shapes x field lists x orders is small
+# for an application, but the orders and fields come from callers (the API).
+MAX_KEPT_STATEMENTS = 2048
+
+_KEPT = "kept statements"
+
+
+def kept_statement(
+    records: Model, key: Hashable, parts: tuple[object, ...], build: Callable[[], T]
+) -> T:
+    """The statement ``build`` makes, kept under ``key`` for the security version.
+
+    ``key`` names the ``parts`` the statement is built from by ``id()`` (clauses have
+    no cheap equality); the entry holds them, so an id cannot be reused by another
+    object while the entry lives, and a part rebuilt since (a new version, another
+    shape) gives a new key. A superuser's statements are built anew: they hold no
+    rules to walk, and the security version's state is itself read as superuser.
+    """
+    if records.env.su:
+        return build()
+    memo = records.env.registry.security.context_memo(records.env)
+    kept = memo.get(_KEPT)
+    if not isinstance(kept, dict):
+        kept = memo.setdefault(_KEPT, {})
+    assert isinstance(kept, dict)
+    found = kept.get(key)
+    if found is not None and len(found[0]) == len(parts):
+        if all(old is new for old, new in zip(found[0], parts, strict=True)):
+            return found[1]  # type: ignore[no-any-return]
+    statement = build()
+    if len(kept) < MAX_KEPT_STATEMENTS:
+        kept[key] = (parts, statement)
+    return statement
