@@ -338,24 +338,29 @@ def test_a_list_of_partners_names_their_parents_under_the_same_rules(
         assert rows == reference_read(partners.search([], order="name"), fields)
 
 
+def portal_of_customer_b(env: Environment, world: World) -> int:
+    customer_b = env["res.partner"].search([("name", "=", "Customer B")])
+    contact = env["res.partner"].create({"name": "Bert B", "parent_id": customer_b.id})
+    user = env["res.users"].create(
+        {
+            "login": "portal_b",
+            "name": "Portal B",
+            "partner_id": contact.id,
+            "company_id": world.main_company,
+            "company_ids": [world.main_company],
+            "group_ids": [_ref(env, "base.group_portal").id],
+        }
+    )
+    return int(user.id)
+
+
 def test_another_customers_portal_user_sees_none_of_the_first_ones_names(
     shared: tuple[Registry, World],
 ) -> None:
     registry, world = shared
     with rolled_back(registry) as env:
         customer_b = env["res.partner"].search([("name", "=", "Customer B")])
-        contact = env["res.partner"].create({"name": "Bert B", "parent_id": customer_b.id})
-        portal_b = env["res.users"].create(
-            {
-                "login": "portal_b",
-                "name": "Portal B",
-                "partner_id": contact.id,
-                "company_id": world.main_company,
-                "company_ids": [world.main_company],
-                "group_ids": [_ref(env, "base.group_portal").id],
-            }
-        )
-        as_b = env.with_user(portal_b.id)
+        as_b = env.with_user(portal_of_customer_b(env, world))
         orders = as_b["sale.order"].search_read([], M2O)
         assert {row["id"] for row in orders} == set(world.forbidden) | set(world.rep_only[-4:])
         assert {row["partner_id"] for row in orders} == {(customer_b.id, "Customer B")}
@@ -487,22 +492,6 @@ def executed(registry: Registry) -> Iterator[list[object]]:
         yield sent
     finally:
         sa.event.remove(registry.engine, "before_execute", record)
-
-
-def portal_of_customer_b(env: Environment, world: World) -> int:
-    customer_b = env["res.partner"].search([("name", "=", "Customer B")])
-    contact = env["res.partner"].create({"name": "Bert B", "parent_id": customer_b.id})
-    user = env["res.users"].create(
-        {
-            "login": "portal_b",
-            "name": "Portal B",
-            "partner_id": contact.id,
-            "company_id": world.main_company,
-            "company_ids": [world.main_company],
-            "group_ids": [_ref(env, "base.group_portal").id],
-        }
-    )
-    return int(user.id)
 
 
 def list_and_count(env: Environment, offset: int = 0) -> tuple[list[dict[str, object]], int]:
