@@ -120,8 +120,11 @@ class BastionEngine:
         self.user = user
 
     @contextmanager
-    def env(self) -> Iterator[Environment]:
-        """A user environment in a transaction that is always rolled back."""
+    def env(self, keep: bool = True) -> Iterator[Environment]:
+        """A user environment in a transaction committed at the end, as a request's
+        is and as the peers' are (``keep``; else rolled back, for the creates). The
+        end matters beyond the data: psycopg forgets its prepared statements at every
+        rollback, so rolled-back reads would be planned again at every call."""
         with self.registry.engine.connect() as connection:
             connection.begin()
             txn = Transaction(self.registry, connection)
@@ -131,7 +134,12 @@ class BastionEngine:
                 env = env.with_companies(self.user.company_ids)
             try:
                 yield env
-            finally:
+            except BaseException:
+                connection.rollback()
+                raise
+            if keep:
+                connection.commit()
+            else:
                 connection.rollback()
 
     def search_read(self, doc: Doc) -> list[dict[str, Any]]:
@@ -151,7 +159,7 @@ class BastionEngine:
             return set(ids)
 
     def create(self, model: str, rows: Sequence[dict[str, Any]]) -> int:
-        with self.env() as env:
+        with self.env(keep=False) as env:
             created = 0
             for start in range(0, len(rows), CREATE_BATCH):
                 created += len(env[model].create(list(rows[start : start + CREATE_BATCH])))

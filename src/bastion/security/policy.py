@@ -37,6 +37,7 @@ from bastion.domain.schema import ModelInfo
 from bastion.domain.slots import parametrised
 from bastion.domain.sql import Restriction, RuleSql, SqlBool
 from bastion.errors import AccessError, BastionError
+from bastion.orm.first_read import first_read
 
 from .state import RuleDef, SecurityState
 
@@ -82,12 +83,11 @@ class SecurityPolicy:
             sa.Column("id", sa.Integer, primary_key=True),
             sa.Column("token", sa.String(64), nullable=False),
         )
-        # Built once, and two equalities rather than an IN, which SQLAlchemy would
-        # expand again at each execution: it runs at the start of every transaction.
+        # Built once, and without parameters (the table holds a row per kind of
+        # version), so that on PostgreSQL it goes with the BEGIN (orm.first_read):
+        # it runs at the start of every transaction.
         table = self.version_table
-        self._versions = sa.select(table.c.id, table.c.token).where(
-            sa.or_(table.c.id == SECURITY_ROW, table.c.id == VALUES_ROW)
-        )
+        self._versions = sa.select(table.c.id, table.c.token)
         # (rule shape, model) -> (parameter prefix, SQL), for one schema generation of
         # the models: see _template.
         self._templates: dict[tuple[Node, str], tuple[str, SqlBool]] = {}
@@ -99,7 +99,10 @@ class SecurityPolicy:
     def begin(self, transaction: Transaction) -> None:
         """Remember which committed versions this transaction starts from (one
         statement: the cost of knowing what other workers changed)."""
-        rows = transaction.connection.execute(self._versions)
+        connection = transaction.connection
+        rows = first_read(connection, self._versions)
+        if rows is None:
+            rows = [tuple(row) for row in connection.execute(self._versions)]
         tokens = {int(row_id): str(token) for row_id, token in rows}
         transaction.security_token = tokens.get(SECURITY_ROW)
         transaction.values_token = tokens.get(VALUES_ROW)
