@@ -186,6 +186,26 @@ def test_search_read_of_80(shared: tuple[Registry, World], who: str) -> None:
     assert "FROM res_partner" in sent[-1], sent
 
 
+def test_search_read_fetches_the_fields_asked_for_only(shared: tuple[Registry, World]) -> None:
+    """As Odoo's: the records are not handed back, so their other columns would be
+    loaded for nothing; with no fields, every stored one the user may see."""
+    registry, world = shared
+    with rolled_back(registry) as env:
+        orders = env.with_user(world.rep)["sale.order"]
+        with statements(registry) as sent:
+            rows = orders.search_read([], ["name", "partner_id"], limit=5)
+        every = orders.search_read([], None, limit=5)
+    page = next(text for text in sent if "ORDER BY" in text and "FROM sale_order" in text)
+    assert "sale_order.name" in page and "sale_order.partner_id" in page, page
+    assert "sale_order.note" not in page and "sale_order.amount_total" not in page, page
+    assert {key for row in rows for key in row} == {"id", "name", "partner_id"}
+    assert [(row["id"], row["name"], row["partner_id"]) for row in every] == [
+        (row["id"], row["name"], row["partner_id"]) for row in rows
+    ]
+    assert {"note", "amount_total", "state"} <= set(every[0])
+    assert "margin" not in every[0]  # a manager's field: not the salesman's
+
+
 def test_a_fetch_sends_the_same_text_for_any_number_of_ids(
     shared: tuple[Registry, World],
 ) -> None:

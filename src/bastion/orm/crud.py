@@ -186,10 +186,14 @@ def fetch_columns(
     return set(cache_rows(records, names, query, _params(rules)))
 
 
-def fetched_columns(records: Model) -> list[str]:
-    """The column fields a fetch loads: those the user may read (access checked)."""
+def fetched_columns(records: Model, only: Sequence[str] | None = None) -> list[str]:
+    """The column fields a fetch loads: those the user may read (access checked), of
+    ``only`` when given."""
     env = records.env
     names = [f.name for f in records._spec.column_fields]
+    if only is not None:
+        wanted = set(only)
+        names = [name for name in names if name in wanted]
     if not env.su:
         env.registry.security.check_model(env, records._name, "read")
         names = env.registry.security.visible_fields(env, records._name, names)

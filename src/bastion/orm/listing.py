@@ -55,7 +55,9 @@ def search_read(
     ``search`` finds; the search loads their columns and names in its statement."""
     env = records.env
     names = crud.read_names(records, fields)
-    columns = crud.fetched_columns(records)
+    # The fields asked for only, as Odoo's search_read fetches: the records themselves
+    # are not handed back, so the other columns would be loaded for nothing.
+    columns = crud.fetched_columns(records, names)
     joined = shown_name_columns(records, names, columns)
     if joined and limit is not None and env.cr.dialect.name == "sqlite":
         # SQLite computes a row's output columns when its top-N sorter takes the row
