@@ -36,6 +36,44 @@ def count_queries(registry: Registry) -> Iterator[list[str]]:
         sa.event.remove(registry.engine, "before_cursor_execute", record)
 
 
+def test_read_and_search_read_shape_each_type_as_attribute_access_does(reg: Registry) -> None:
+    """The loops that shape a page's values (``crud.read``, ``listing.fetch_rows``)
+    convert inline where the conversion is plain: a value of each type, set and
+    empty, reads as attribute access gives it (Html sanitised, NULL as 0 for numbers)."""
+    plain = ["name", "notes", "body", "quantity", "price", "flag", "day", "moment", "state"]
+    with reg.transaction() as env:
+        category = env["test.category"].create({"name": "<b>cat</b>"})
+        items = env["test.item"].create(
+            [
+                {
+                    "name": "full",
+                    "notes": "text",
+                    "body": "<p>ok</p><script>alert(1)</script>",
+                    "quantity": 4,
+                    "price": 2.5,
+                    "flag": True,
+                    "day": "2024-05-01",
+                    "moment": dt.datetime(2024, 1, 2, 3, 4, 5),
+                    "state": "done",
+                    "category_id": category.id,
+                },
+                {"name": False},
+            ]
+        )
+        expected = [{"id": item.id, **{name: item[name] for name in plain}} for item in items]
+        for row, item in zip(expected, items, strict=True):
+            row["category_id"] = (
+                (item.category_id.id, item.category_id.display_name) if item.category_id else False
+            )
+        fields = [*plain, "category_id"]
+        assert items.read(fields) == expected
+        found = env["test.item"].search_read([("id", "in", items.ids)], fields, order="id")
+        assert found == expected
+        assert expected[1]["quantity"] == 0 and expected[1]["price"] == 0.0
+        assert expected[1]["name"] is False and expected[1]["category_id"] is False
+        assert "<script>" not in str(expected[0]["body"]) and expected[0]["category_id"]
+
+
 def test_public_api_is_sorted_and_complete() -> None:
     assert bastion.__all__ == sorted(bastion.__all__)
     for name in bastion.__all__:

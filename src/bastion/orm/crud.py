@@ -462,17 +462,30 @@ def read(
     # The fields were checked once above and the rows fetched: the values come from
     # the cache as they are (relational ones as ids, shaped by _read_format).
     wanted_fields = [spec.fields[name] for name in names if name != "id"]
+    # Per field: its name, and how a cached value becomes a read value (relational ones
+    # are shaped by _read_format; None: the value as it is, False for NULL).
+    shaping = [
+        (field, None if field.comodel_name or plain_record(field) else field)
+        for field in wanted_fields
+    ]
     cache = env.cache.setdefault(records._name, {})
     rows: list[dict[str, object]] = []
     for rid in records._ids:
         row: dict[str, object] = {"id": rid}
-        for field in wanted_fields:
-            values = cache.get(rid)
-            if values is None or field.name not in values:
-                raw = cached_value(records, field, rid)
+        values = cache.get(rid) or {}
+        for field, convert in shaping:
+            name = field.name
+            if name in values:
+                raw = values[name]
             else:
-                raw = values[field.name]
-            row[field.name] = raw if field.comodel_name else field.to_record(raw, records)
+                raw = cached_value(records, field, rid)
+                values = cache.get(rid) or {}
+            if convert is not None:
+                row[name] = convert.to_record(raw, records)
+            elif raw is None and not field.comodel_name:
+                row[name] = False
+            else:
+                row[name] = raw
         rows.append(row)
     _read_format(records, wanted_fields, rows, shown or {})
     return rows
@@ -540,6 +553,12 @@ def display_names(comodel: Model, ids: Sequence[int]) -> dict[int, object]:
         raw = cache.get(rid, {}).get(field.name)  # None for a rec_name of "id"
         result[rid] = shown_name(comodel, field, raw)
     return result
+
+
+def plain_record(field: Field) -> bool:
+    """Whether a cached value of ``field`` reads as it is (NULL as False): the base
+    conversion, which the loops over every row of a page do inline."""
+    return not field.comodel_name and type(field).to_record is Field.to_record
 
 
 def shown_name(comodel: Model, field: Field, raw: object) -> object:

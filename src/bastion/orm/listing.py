@@ -208,22 +208,42 @@ def fetch_rows(
         params.update(each.params)
     cache = env.cache
     own = cache.setdefault(records._name, {})
-    kept = [cache.setdefault(each.comodel._name, {}) for each in joined]
-    rec_names = [each.comodel._spec.fields[each.rec_name] for each in joined]
     width = 1 + len(columns)
     shown: dict[str, dict[int, object]] = {each.field: {} for each in joined}
+    # Per name: where its many2one and the name are in the row, where the name goes.
+    names = [
+        (
+            1 + columns.index(each.field),
+            width + position,
+            shown[each.field],
+            cache.setdefault(each.comodel._name, {}),
+            each.comodel,
+            each.comodel._spec.fields[each.rec_name],
+            crud.plain_record(each.comodel._spec.fields[each.rec_name]),
+        )
+        for position, each in enumerate(joined)
+    ]
     ids: list[int] = []
+    # The loop runs for every row of every list page: it stays lean (the text of a
+    # plain name column is its display name, as crud.shown_name would say).
     for row in env.cr.execute(query, params).all():
-        values = dict(zip(columns, row[1:width], strict=True))
-        own.setdefault(row[0], {}).update(values)
-        ids.append(row[0])
-        for each, comodel_cache, rec_name, raw in zip(
-            joined, kept, rec_names, row[width:], strict=True
-        ):
-            related = cast("int | None", values[each.field])
+        rid = row[0]
+        values = own.get(rid)
+        if values is None:
+            values = own[rid] = {}
+        values.update(zip(columns, row[1:width], strict=True))
+        ids.append(rid)
+        for at, name_at, shown_here, comodel_cache, comodel, rec_name, plain in names:
+            related = cast("int | None", row[at])
             if related is None:
                 continue
-            shown[each.field][related] = crud.shown_name(each.comodel, rec_name, raw)
-            if raw is not None:
-                comodel_cache.setdefault(related, {})[rec_name.name] = raw
+            raw = row[name_at]
+            if raw is None:
+                shown_here[related] = False
+                continue
+            if plain and type(raw) is str:
+                shown_here[related] = raw
+            else:
+                shown_here[related] = crud.shown_name(comodel, rec_name, raw)
+            comodel_cache.setdefault(related, {})[rec_name.name] = raw
     return ids, shown
