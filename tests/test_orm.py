@@ -74,6 +74,22 @@ def test_read_and_search_read_shape_each_type_as_attribute_access_does(reg: Regi
         assert "<script>" not in str(expected[0]["body"]) and expected[0]["category_id"]
 
 
+def test_browse_takes_integer_ids_only(reg: Registry) -> None:
+    """Ids of an int subclass pass (an IntEnum); a bool, a text or a float among
+    thousands of ids is named."""
+    import enum  # noqa: PLC0415
+
+    class Numbered(enum.IntEnum):
+        SEVEN = 7
+
+    with reg.transaction() as env:
+        items = env["test.item"]
+        assert items.browse([*range(1, 5000), Numbered.SEVEN])._ids[-1] == 7
+        for wrong in (True, "8", 8.0):
+            with pytest.raises(TypeError, match=f"not {wrong!r}"):
+                items.browse([*range(1, 5000), wrong])  # type: ignore[list-item]
+
+
 def test_public_api_is_sorted_and_complete() -> None:
     assert bastion.__all__ == sorted(bastion.__all__)
     for name in bastion.__all__:

