@@ -102,6 +102,11 @@ NAMED_PATHS = {
         "partner_id.parent_id",
         "partner_id.name",
         "company_id.name",
+        # a many2one to an x2many: the links alone, not the comodel joined to them
+        "category_id.child_ids",
+        "category_id.child_ids.name",
+        "line_ids.item_id.tag_ids",
+        "line_ids.item_id.tag_ids.name",
     ),
 }
 
@@ -994,6 +999,31 @@ def test_any_not_any_and_to_many_values(catalog: Catalog) -> None:
     c.expect([("tag_ids", "ilike", "RE")], {"alpha", "pct"})
     c.expect([("category_id", "like", "e")], {"alpha", "axb"})
     c.expect([("category_id", "not ilike", "o")], {"alpha", "pct", "slash", "null"})
+
+
+def test_a_many2one_to_an_x2many_reads_the_links_alone(catalog: Catalog) -> None:
+    """``category_id.child_ids...``: the categories with such a child are the owners of
+    the child rows, so the SQL reads the children (or the tag links) and not the
+    categories joined to them; the results are the evaluator's."""
+    c = catalog
+    c.expect([("category_id.child_ids.name", "=", "Leaf")], {"pct"})
+    c.expect([("category_id.child_ids", "in", [c.ids["mid"]])], {"under"})
+    c.expect([("category_id.child_ids", "child_of", [c.ids["mid"]])], {"under", "pct"})
+    # to-many, negative: no child named Leaf (Leaf and Other have no child at all)
+    c.expect([("category_id.child_ids.name", "!=", "Leaf")], {"alpha", "axb", "under"})
+    c.expect([("category_id", "not any", [("child_ids", "=", c.ids["leaf"])])], VISIBLE - {"pct"})
+    c.expect([("line_ids.item_id.tag_ids", "=", c.ids["blue"])], {"pct"})  # has lines too
+    spec = c.reg.model_info("test.item")
+    for domain, table, scans in (
+        # the child categories only, not the items' categories joined to them
+        ([("category_id.child_ids.name", "=", "Leaf")], "test_category", 1),
+        # the line's item_id owns the tag links: no scan of the items
+        ([("line_ids.item_id.tag_ids.name", "=", "red")], "test_item", 0),
+    ):
+        node = parse_domain(domain, spec, c.reg)
+        clause = SqlCompiler(c.reg).compile(node, spec, spec.table)
+        sql = str(sa.select(spec.table.c.id).where(clause).compile(dialect=c.reg.engine.dialect))
+        assert sql.count(f"FROM {table} AS") == scans, sql
 
 
 def test_default_search_hides_archived_records(catalog: Catalog) -> None:

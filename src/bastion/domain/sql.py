@@ -164,11 +164,98 @@ class SqlCompiler:
                 self.restrict = restrict
         return sa.select(alias.c.id).where(*clauses)
 
+    def _unrestricted(self, model: ModelInfo) -> bool:
+        """No rule applies to ``model``'s rows in this compile (rules themselves are
+        compiled as superuser): a sub-query over it may be left out or merged."""
+        if self.restrict is None:
+            return True
+        extra = self.restrict(model)
+        return extra is None or extra == TRUE
+
+    def _links(
+        self,
+        field: FieldInfo,
+        condition: Callable[[ColumnElement[int]], SqlBool] | None,
+        linked: Node | None = None,
+    ) -> tuple[ColumnElement[int], list[SqlBool], sa.FromClause]:
+        """The owner column of the x2many ``field``'s links, the conditions on them
+        (``condition`` on the related id; ``linked``, a one2many's domain on its
+        comodel's rows, compiled on the link rows themselves), and their table."""
+        clauses: list[SqlBool] = []
+        if field.type == "one2many":
+            comodel = self._comodel(field)
+            assert field.inverse_name is not None
+            wanted: tuple[str, ...] = ("id", field.inverse_name)
+            if linked is not None:
+                wanted = tuple(sorted({*wanted, *columns_read(comodel, linked)}))
+            alias = self._alias(comodel.table, wanted)
+            owner: ColumnElement[int] = alias.c[field.inverse_name]
+            related_id: ColumnElement[int] = alias.c.id
+            if linked is not None and linked != TRUE:
+                clauses.append(self.compile(linked, comodel, alias))
+        else:
+            assert linked is None, "a many2many's domain is on its comodel's table"
+            assert field.relation is not None and field.column1 and field.column2
+            alias = self._alias(self.schema.relation_table(field.relation))
+            owner = alias.c[field.column1]
+            related_id = alias.c[field.column2]
+        if condition is not None:
+            clauses.append(condition(related_id))
+        return owner, clauses, alias
+
+    def _owners(self, comodel: ModelInfo, domain: Node) -> sa.Select[int] | None:
+        """The ids of ``comodel``'s rows that ``domain`` matches, read from the links
+        alone when ``domain`` is one positive condition on an x2many of ``comodel``
+        (``tasks' project.followers in (...)``: the followers' links, not the projects
+        joined to them). Every link's owner exists (a foreign key): the same ids. None
+        when ``domain`` is of another kind."""
+        field: FieldInfo | None = None
+        condition: Callable[[ColumnElement[int]], SqlBool] | None = None
+        linked: Node | None = None
+        if isinstance(domain, Term):
+            field = comodel.field_info(domain.field)
+            if field is None or field.type not in X2MANY_TYPES:
+                return None
+            op, value = domain.operator, domain.value
+            if op in ("child_of", "parent_of"):
+                family = self.hierarchy_ids(domain, self._comodel(field))
+                condition = lambda rid: member_of(rid, family)  # noqa: E731
+            elif op == "=" and value is not False:
+                bound = self._bound(value)
+                condition = lambda rid: rid == bound  # noqa: E731
+            elif op == "in" and isinstance(value, tuple) and _all_ids(value):
+                ids = self._bound_all(value)
+                condition = lambda rid: rid.in_(ids)  # noqa: E731
+            else:
+                return None
+        elif isinstance(domain, Any) and not domain.negate and domain.domain != FALSE:
+            field = comodel.field_info(domain.field)
+            if field is None or field.type not in X2MANY_TYPES:
+                return None
+            linked, condition = self._any_links(field, domain.domain)
+        else:
+            return None
+        owner, clauses, _alias = self._links(field, condition, linked)
+        return sa.select(owner).where(owner.is_not(None), *clauses)
+
+    def _any_links(
+        self, field: FieldInfo, domain: Node
+    ) -> tuple[Node | None, Callable[[ColumnElement[int]], SqlBool] | None]:
+        """How ``field any domain`` conditions the links: on a one2many's own rows when
+        no rule restricts them (no sub-query of the comodel over its own table), else
+        through the ids of the comodel that match."""
+        comodel = self._comodel(field)
+        if field.type == "one2many" and self._unrestricted(comodel):
+            return domain, None
+        subquery = self._ids_matching(comodel, domain, restricted=True)
+        return None, (None if subquery is None else (lambda rid: rid.in_(subquery)))
+
     def _related_exists(
         self,
         field: FieldInfo,
         table: sa.FromClause,
         condition: Callable[[ColumnElement[int]], SqlBool] | None,
+        linked: Node | None = None,
     ) -> SqlBool:
         """A row of the x2many ``field`` is linked to the current row, and its related
         id satisfies ``condition``.
@@ -182,20 +269,7 @@ class SqlCompiler:
         the rest of the WHERE leaves (all of a portal user's posted invoices: 186 ms
         at 100k), where from an IN it can start at the links.
         The two are equal: the owner column is never NULL in the sub-query."""
-        if field.type == "one2many":
-            comodel = self._comodel(field)
-            assert field.inverse_name is not None
-            alias = self._alias(comodel.table, ("id", field.inverse_name))
-            owner: ColumnElement[int] = alias.c[field.inverse_name]
-            related_id: ColumnElement[int] = alias.c.id
-        else:
-            assert field.relation is not None and field.column1 and field.column2
-            alias = self._alias(self.schema.relation_table(field.relation))
-            owner = alias.c[field.column1]
-            related_id = alias.c[field.column2]
-        clauses: list[SqlBool] = []
-        if condition is not None:
-            clauses.append(condition(related_id))
+        owner, clauses, alias = self._links(field, condition, linked)
         if self._or_depth or self.schema.dialect == "sqlite":
             owners = sa.select(owner).where(owner.is_not(None), *clauses)
             return table.c.id.in_(owners)
@@ -222,18 +296,21 @@ class SqlCompiler:
     def visit_any(self, node: Any, model: ModelInfo, table: sa.FromClause) -> SqlBool:
         field = self._field(model, node.field)
         comodel = self._comodel(field)
-        subquery = self._ids_matching(comodel, node.domain, restricted=True)
         if node.domain == FALSE:
             matched: SqlBool = sa.false()
         elif field.type in X2MANY_TYPES:
-            matched = self._related_exists(
-                field, table, None if subquery is None else (lambda rid: rid.in_(subquery))
-            )
+            linked, condition = self._any_links(field, node.domain)
+            matched = self._related_exists(field, table, condition, linked)
         else:
             column = table.c[field.name]
             matched = column.is_not(None)
-            if subquery is not None:
-                matched = sa.and_(matched, column.in_(subquery))
+            owners = self._owners(comodel, node.domain) if self._unrestricted(comodel) else None
+            if owners is not None:
+                matched = sa.and_(matched, column.in_(owners))
+            else:
+                subquery = self._ids_matching(comodel, node.domain, restricted=True)
+                if subquery is not None:
+                    matched = sa.and_(matched, column.in_(subquery))
         return sa.not_(matched) if node.negate else matched
 
     # -- terms ----------------------------------------------------------------------
@@ -374,6 +451,11 @@ class SqlCompiler:
             matched = sa.or_(*clauses) if clauses else sa.false()
             return matched if op == "in" else sa.not_(matched)
         raise AssertionError(f"operator {op!r} on a to-many field survived parsing")
+
+
+def _all_ids(values: tuple[object, ...]) -> bool:
+    """``in`` values that are all ids (no False or None, which match unlinked rows)."""
+    return bool(values) and all(v is not False and v is not None for v in values)
 
 
 _TERM_VISITORS = {
