@@ -381,8 +381,13 @@ def test_user_domain_through_a_relation_stays_in_the_users_rights(env: Environme
     readers = new_group(env, "Item readers")
     add_acl(env, "test.item", readers, "r")
     reader = new_user(env, "reader", readers)
-    with pytest.raises(AccessError):
-        env.with_user(reader)["test.item"].search([("partner_id.name", "=", "Other")])
+    for domain in (
+        [("partner_id.name", "=", "Other")],
+        [("partner_id.child_ids", "=", other.id)],  # the links alone, were it allowed
+        [("partner_id", "any", [("child_ids", "any", [])])],
+    ):
+        with pytest.raises(AccessError):
+            env.with_user(reader)["test.item"].search(domain)
 
 
 def test_relational_traversal_stays_in_the_users_environment(env: Environment) -> None:

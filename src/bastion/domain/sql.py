@@ -297,6 +297,7 @@ class SqlCompiler:
         field = self._field(model, node.field)
         comodel = self._comodel(field)
         if node.domain == FALSE:
+            self._unrestricted(comodel)  # the comodel's access is checked all the same
             matched: SqlBool = sa.false()
         elif field.type in X2MANY_TYPES:
             linked, condition = self._any_links(field, node.domain)
