@@ -912,6 +912,29 @@ def test_not_is_the_exact_complement(catalog: Catalog) -> None:
     c.expect(["!", ("category_id", "child_of", c.ids["mid"])], {"under", "axb", "slash", "null"})
     c.expect(["!", ("tag_ids.name", "=", "red")], {"under", "axb", "slash", "null"})
     c.expect(["!", "!", ("quantity", "<", 1)], {"pct", "under"})
+    c.expect(["!", ("partner_id", "any", [("name", "=", "Bob")])], VISIBLE - {"alpha"})
+    c.expect(
+        ["!", ("line_ids", "any", ["!", ("amount", ">", 2)])], {"alpha", "under", "slash", "null"}
+    )
+
+
+def test_a_null_test_guards_a_term_under_a_not_only(catalog: Catalog) -> None:
+    """Outside a NOT, a WHERE drops the rows of an unknown term as of a false one: the
+    SQL leaves the NULL test out there, and keeps it where NOT would turn unknown into
+    unknown instead of true (the results above are the evaluator's either way)."""
+    spec = catalog.reg.model_info("test.item")
+
+    def sql(domain: Domain) -> str:
+        node = parse_domain(domain, spec, catalog.reg)
+        clause = SqlCompiler(catalog.reg).compile(node, spec, spec.table)
+        return str(clause.compile(dialect=catalog.reg.engine.dialect))
+
+    assert "IS NOT NULL" not in sql([("quantity", "<", 1), ("name", "like", "a")])
+    assert "quantity IS NOT NULL" in sql(["!", ("quantity", "<", 1)])
+    assert "name IS NOT NULL" in sql([("name", "not like", "a")])
+    # a sub-query's WHERE is its own: no guard in it, whatever NOT encloses it
+    inner = sql(["!", ("partner_id", "any", [("name", "=", "Bob")])])
+    assert "partner_id IS NOT NULL" in inner and "name IS NOT NULL" not in inner
 
 
 def test_like_patterns(catalog: Catalog) -> None:
