@@ -249,16 +249,11 @@ class SqlCompiler:
             if field is None or field.type not in X2MANY_TYPES:
                 return None
             op, value = domain.operator, domain.value
-            if op in ("child_of", "parent_of"):
-                family = self.hierarchy_ids(domain, self._comodel(field))
-                condition = lambda rid: member_of(rid, family)  # noqa: E731
-            elif op == "=" and value is not False:
-                bound = self._bound(value)
-                condition = lambda rid: rid == bound  # noqa: E731
-            elif op == "in" and isinstance(value, tuple) and _all_ids(value):
-                ids = self._bound_all(value)
-                condition = lambda rid: rid.in_(ids)  # noqa: E731
-            else:
+            positive = op in ("child_of", "parent_of", "=") or (
+                op == "in" and isinstance(value, tuple) and _all_ids(value)
+            )
+            condition = self._linked_ids(domain, field) if positive else None
+            if condition is None:
                 return None
         elif isinstance(domain, Any) and not domain.negate and domain.domain != FALSE:
             field = comodel.field_info(domain.field)
@@ -466,31 +461,46 @@ class SqlCompiler:
             tree = tree.union(sa.select(step.c.id, step.c[parent]).where(step.c.id == tree.c.up))
         return sa.select(tree.c.id)
 
+    def _linked_ids(
+        self, node: Term, field: FieldInfo
+    ) -> Callable[[ColumnElement[int]], SqlBool] | None:
+        """The condition a term on the x2many ``field`` puts on a link's related id:
+        in the hierarchy, the id, one of the ids (its False and None left out); None
+        when the term names no id."""
+        op, value = node.operator, node.value
+        if op in ("child_of", "parent_of"):
+            family = self.hierarchy_ids(node, self._comodel(field))
+            return lambda rid: member_of(rid, family)
+        if op in ("=", "!="):
+            if value is False:
+                return None
+            bound = self._bound(value)
+            return lambda rid: rid == bound
+        assert isinstance(value, tuple)
+        ids = self._bound_all(tuple(v for v in value if v is not False and v is not None))
+        return (lambda rid: rid.in_(ids)) if ids else None
+
     def visit_x2many(
         self, node: Term, field: FieldInfo, model: ModelInfo, table: sa.FromClause
     ) -> SqlBool:
         op, value = node.operator, node.value
+        if op not in ("child_of", "parent_of", "=", "!=", "in", "not in"):
+            raise AssertionError(f"operator {op!r} on a to-many field survived parsing")
+        condition = self._linked_ids(node, field)
         if op in ("child_of", "parent_of"):
-            family = self.hierarchy_ids(node, self._comodel(field))
-            return self._related_exists(field, table, lambda rid: member_of(rid, family))
+            return self._related_exists(field, table, condition)
         if op in ("=", "!="):
-            if value is False:
-                exists = self._related_exists(field, table, None)
-                return sa.not_(exists) if op == "=" else exists
-            bound = self._bound(value)
-            matched = self._related_exists(field, table, lambda rid: rid == bound)
-            return matched if op == "=" else sa.not_(matched)
-        if op in ("in", "not in"):
-            assert isinstance(value, tuple)
-            ids = self._bound_all(tuple(v for v in value if v is not False and v is not None))
-            clauses: list[SqlBool] = []
-            if ids:
-                clauses.append(self._related_exists(field, table, lambda rid: rid.in_(ids)))
-            if len(ids) < len(value):
-                clauses.append(sa.not_(self._related_exists(field, table, None)))
-            matched = sa.or_(*clauses) if clauses else sa.false()
-            return matched if op == "in" else sa.not_(matched)
-        raise AssertionError(f"operator {op!r} on a to-many field survived parsing")
+            # False: linked to nothing (no condition: any link)
+            matched = self._related_exists(field, table, condition)
+            return matched if (op == "=") != (value is False) else sa.not_(matched)
+        assert isinstance(value, tuple)
+        clauses: list[SqlBool] = []
+        if condition is not None:
+            clauses.append(self._related_exists(field, table, condition))
+        if any(v is False or v is None for v in value):
+            clauses.append(sa.not_(self._related_exists(field, table, None)))
+        matched = sa.or_(*clauses) if clauses else sa.false()
+        return matched if op == "in" else sa.not_(matched)
 
 
 def _all_ids(values: tuple[object, ...]) -> bool:

@@ -468,30 +468,27 @@ def read(
     # The fields were checked once above and the rows fetched: the values come from
     # the cache as they are (relational ones as ids, shaped by _read_format).
     wanted_fields = [spec.fields[name] for name in names if name != "id"]
-    # Per field: its name, and how a cached value becomes a read value (relational ones
-    # are shaped by _read_format; None: the value as it is, False for NULL).
-    shaping = [
-        (field, None if field.comodel_name or plain_record(field) else field)
-        for field in wanted_fields
-    ]
+    # Per field, how a cached value becomes a read value: relational ones as they are
+    # (shaped by _read_format), plain ones with NULL as False, the rest converted.
+    shaping = [(field, bool(field.comodel_name), plain_record(field)) for field in wanted_fields]
     cache = env.cache.setdefault(records._name, {})
     rows: list[dict[str, object]] = []
     for rid in records._ids:
         row: dict[str, object] = {"id": rid}
         values = cache.get(rid) or {}
-        for field, convert in shaping:
+        for field, relational, plain in shaping:
             name = field.name
             if name in values:
                 raw = values[name]
             else:
                 raw = cached_value(records, field, rid)
                 values = cache.get(rid) or {}
-            if convert is not None:
-                row[name] = convert.to_record(raw, records)
-            elif raw is None and not field.comodel_name:
-                row[name] = False
-            else:
+            if relational:
                 row[name] = raw
+            elif plain:
+                row[name] = False if raw is None else raw
+            else:
+                row[name] = field.to_record(raw, records)
         rows.append(row)
     _read_format(records, wanted_fields, rows, shown or {})
     return rows

@@ -211,18 +211,20 @@ def fetch_rows(
     width = 1 + len(columns)
     shown: dict[str, dict[int, object]] = {each.field: {} for each in joined}
     # Per name: where its many2one and the name are in the row, where the name goes.
-    names = [
-        (
-            1 + columns.index(each.field),
-            width + position,
-            shown[each.field],
-            cache.setdefault(each.comodel._name, {}),
-            each.comodel,
-            each.comodel._spec.fields[each.rec_name],
-            crud.plain_record(each.comodel._spec.fields[each.rec_name]),
+    names = []
+    for position, each in enumerate(joined):
+        rec_name = each.comodel._spec.fields[each.rec_name]
+        names.append(
+            (
+                1 + columns.index(each.field),
+                width + position,
+                shown[each.field],
+                cache.setdefault(each.comodel._name, {}),
+                each.comodel,
+                rec_name,
+                crud.plain_record(rec_name),
+            )
         )
-        for position, each in enumerate(joined)
-    ]
     ids: list[int] = []
     # The loop runs for every row of every list page: it stays lean (the text of a
     # plain name column is its display name, as crud.shown_name would say).
