@@ -46,6 +46,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent / "tests"))
 
+from cores import PLACEMENTS, Cores  # noqa: E402
 from generate import BenchUser, Fixture, generate, parse_size, progress_bar, size_label  # noqa: E402
 from micro import micro_benchmarks  # noqa: E402
 from peers import DOCS, HAND_INDEXES, PREDICATES, HandSql, Naive, Rls, rls_setup_statements  # noqa: E402
@@ -100,6 +101,7 @@ class Run:
         self.plans: list[Plan] = []
         self.micro: list[tuple[str, int, dict[str, float]]] = []
         self.generated: list[tuple[str, int, float, dict[str, int]]] = []
+        self.cores = Cores.choose(args.cores)
 
     def time(self, fn: Callable[[], object], engine: str, slow: bool = False) -> Timing:
         a = self.args
@@ -110,7 +112,7 @@ class Run:
         return measure(fn, a.runs, a.budget)
 
 
-def machine(server_version: str | None) -> list[str]:
+def machine(server_version: str | None, cores: Cores) -> list[str]:
     cpu = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
         if line.startswith("model name"):
@@ -121,6 +123,7 @@ def machine(server_version: str | None) -> list[str]:
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
         f"SQLAlchemy {sa.__version__}, psycopg {psycopg.__version__}, "
         f"SQLite {sqlite3.sqlite_version}",
+        cores.describe(),
     ]
     if server_version:
         lines.append(f"PostgreSQL {server_version} (tests/pg.py: C collation, fsync off)")
@@ -134,6 +137,15 @@ def run_database(
     """Every phase on the database at ``url`` (already generated)."""
     args = run.args
     registry = Registry(url)
+    if backend == "postgresql":
+        # Every backend the registry opens from now on, the EXPLAINs' included, runs
+        # where the peers' do (bench/cores.py); the ones opened while loading go.
+        sa.event.listen(
+            registry.engine,
+            "connect",
+            lambda dbapi, _record: run.cores.pin_backend(dbapi.info.backend_pid),
+        )
+        registry.engine.dispose()
     log = StatementLog(registry.engine)
     users = [fixture.users[name] for name in args.users]
     docs = [DOCS[name] for name in DOCS]
@@ -494,6 +506,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--naive-budget", type=float, default=4.0, help="seconds per slow cell (at least 1 run)"
     )
+    parser.add_argument(
+        "--cores",
+        choices=PLACEMENTS,
+        default="separate",
+        help="pin this process and its backends to separate cores, one shared core, "
+        "or not at all (bench/cores.py)",
+    )
     parser.add_argument("--out", default=str(BENCH.parent / "var" / "bench"))
     parser.add_argument("--explain", action="store_true", help="print every plan, not a summary")
     args = parser.parse_args(argv)
@@ -504,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     out = Path(args.out) / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run = Run(args)
+    run.cores.pin_client()
     server = PostgresServer() if args.sizes else None
     version = None
     try:
@@ -525,14 +545,16 @@ def main(argv: list[str] | None = None) -> int:
             conninfo = server.conninfo(f"bench_{label}")
 
             def connect(dicts: bool, conninfo: str = conninfo) -> Any:
-                return (
+                conn = (
                     psycopg.connect(conninfo, row_factory=dict_row)
                     if dicts
                     else psycopg.connect(conninfo)
                 )
+                run.cores.pin_backend(conn.info.backend_pid)
+                return conn
 
             run_database(run, "postgresql", size, url, fixture, connect)
-            write_outputs(run, machine(version), started, out)
+            write_outputs(run, machine(version, run.cores), started, out)
             server.drop_database(f"bench_{label}")
         if sqlite_size:
             path = Path(args.out) / f"bench_{size_label(sqlite_size)}.db"
@@ -555,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
-    info = machine(version)
+    info = machine(version, run.cores)
     console.print("\n[bold]Machine[/]")
     for line in info:
         console.print(f"  {line}")
