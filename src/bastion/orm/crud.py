@@ -31,6 +31,7 @@ from bastion.domain.sql import RuleSql, SqlBool
 from bastion.domain.sql_members import one_of, one_of_parameter
 from bastion.errors import MissingError
 
+from . import direct
 from .fields import Field
 from .kept import kept_statement
 from .schema import OrderTerm
@@ -79,8 +80,9 @@ def allowed_ids(records: Model, operation: str, ids: Sequence[int]) -> set[int]:
         one = dialect == "postgresql" and len(chunk) == 1
         query = _check_statement(records, table, rules, dialect, one)
         params["ids"] = chunk[0] if one else list(chunk)
-        # all(): one fetch of the rows, not a fetch per row (10,000 ids: 2 ms).
-        found.update(records.env.cr.scalars(query, params).all())
+        # The rows fetched at once, not one by one (10,000 ids: 2 ms), by the driver
+        # when the statement is kept (bastion.orm.direct).
+        found.update(direct.scalars(records.env.cr, query, params))
     return found
 
 
@@ -402,7 +404,7 @@ def search_ids(
     order: str | None = None,
 ) -> tuple[int, ...]:
     query, params = search_select(records, (), domain, offset, limit, order)
-    return tuple(records.env.cr.scalars(query, params))
+    return tuple(direct.scalars(records.env.cr, query, params))
 
 
 def search_count(records: Model, domain: Sequence[object] | str, *, limit: int | None) -> int:
@@ -420,8 +422,8 @@ def search_count(records: Model, domain: Sequence[object] | str, *, limit: int |
         query = kept_statement(records, key, (where.clause,), build)
     else:
         query = build()
-    count = records.env.cr.scalar(query, _window(where, 0, limit))
-    return int(count or 0)
+    rows = direct.fetch_all(records.env.cr, query, _window(where, 0, limit))
+    return int(rows[0][0] or 0)
 
 
 # -- read ----------------------------------------------------------------------------

@@ -17,6 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, TypeVar
 
+import sqlalchemy as sa
+
+from . import direct
+
 if TYPE_CHECKING:
     from .model import Model
 
@@ -54,4 +58,6 @@ def kept_statement(
     statement = build()
     if len(kept) < MAX_KEPT_STATEMENTS:
         kept[key] = (parts, statement)
+        if isinstance(statement, sa.Select):
+            direct.register(statement)
     return statement

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from bastion.domain.sql_members import one_of
 
-from . import crud
+from . import crud, direct
 from .kept import kept_statement
 
 if TYPE_CHECKING:
@@ -228,7 +228,7 @@ def fetch_rows(
     ids: list[int] = []
     # The loop runs for every row of every list page: it stays lean (the text of a
     # plain name column is its display name, as crud.shown_name would say).
-    for row in env.cr.execute(query, params).all():
+    for row in direct.fetch_all(env.cr, query, params):
         rid = row[0]
         values = own.get(rid)
         if values is None:

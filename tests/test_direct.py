@@ -1,0 +1,287 @@
+"""Kept statements run through psycopg directly (``bastion.orm.direct``): the same rows,
+values, types and errors as SQLAlchemy's execution, the same answers from the ORM for
+every user, and SQLAlchemy's path wherever the direct one would differ from it."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import decimal
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.dialects import postgresql
+
+from bastion import AccessError, Environment, MissingError, Registry
+from bastion.orm import direct
+from conftest import module_database
+from test_orm_statements import M2O, World, build_world, portal_of_customer_b, rolled_back
+
+METADATA = sa.MetaData()
+PROBE = sa.Table(
+    "direct_probe",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String),
+    sa.Column("body", sa.Text),
+    sa.Column("blob", sa.LargeBinary),
+    sa.Column("ratio", sa.Float),
+    sa.Column("amount", sa.Numeric(12, 2)),
+    sa.Column("flag", sa.Boolean),
+    sa.Column("day", sa.Date),
+    sa.Column("moment", sa.DateTime),
+)
+IDS = sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer))
+
+
+@pytest.fixture(scope="module", params=["postgresql"])
+def shared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Registry, World]]:
+    with module_database(request, tmp_path_factory, "sale", name="direct") as registry:
+        with registry.transaction() as env:
+            world = build_world(env)
+        with registry.engine.begin() as conn:
+            METADATA.create_all(conn)
+        yield registry, world
+
+
+@contextlib.contextmanager
+def through_sqlalchemy(registry: Registry) -> Iterator[None]:
+    """A statement listener: every statement takes SQLAlchemy's own execution."""
+
+    def record(*_args: Any) -> None:
+        pass
+
+    sa.event.listen(registry.engine, "before_cursor_execute", record)
+    try:
+        yield
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", record)
+
+
+def kept(statement: sa.Select[Any]) -> sa.Select[Any]:
+    direct.register(statement)
+    return statement
+
+
+def probe_select() -> sa.Select[Any]:
+    return kept(sa.select(PROBE).where(PROBE.c.id == sa.func.any(IDS)).order_by(PROBE.c.id))
+
+
+# -- rows, values and types --------------------------------------------------------------
+text = st.text(st.characters(exclude_characters="\x00", codec="utf-8"), max_size=20)
+probe_rows = st.lists(
+    st.fixed_dictionaries(
+        {
+            "name": st.none() | text,
+            "body": st.none() | text,
+            "blob": st.none() | st.binary(max_size=20),
+            "ratio": st.none() | st.floats(allow_nan=False, width=64),
+            "amount": st.none()
+            | st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False),
+            "flag": st.none() | st.booleans(),
+            "day": st.none() | st.dates(),
+            "moment": st.none() | st.datetimes(),
+        }
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=probe_rows)
+def test_every_column_type_reads_as_sqlalchemy_reads_it(
+    shared: tuple[Registry, World], rows: list[dict[str, Any]]
+) -> None:
+    registry, _world = shared
+    statement = probe_select()
+    with registry.engine.connect() as conn, conn.begin() as transaction:
+        ids = list(conn.scalars(sa.insert(PROBE).returning(PROBE.c.id), rows))
+        assert direct.runs_direct(conn, statement)
+        got = direct.fetch_all(conn, statement, {"ids": ids})
+        expected = [tuple(row) for row in conn.execute(statement, {"ids": ids})]
+        transaction.rollback()
+    assert got == expected
+    assert [[type(v) for v in row] for row in got] == [[type(v) for v in row] for row in expected]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("name", "Ünïcode 'quoted' %s"),
+        ("blob", b"\x00\xff"),
+        ("ratio", 0.1),
+        ("amount", decimal.Decimal("12.30")),
+        ("flag", False),
+        ("day", dt.date(2026, 12, 4)),
+        ("moment", dt.datetime(2026, 12, 4, 10, 30, 15, 250)),
+    ],
+)
+def test_a_parameter_of_each_type_binds_as_sqlalchemy_binds_it(
+    shared: tuple[Registry, World], column: str, value: object
+) -> None:
+    registry, _world = shared
+    target = PROBE.c[column]
+    statement = kept(
+        sa.select(PROBE.c.id).where(target == sa.bindparam("value", type_=target.type))
+    )
+    with registry.engine.connect() as conn, conn.begin() as transaction:
+        conn.execute(sa.insert(PROBE), [{column: value}, {column: None}])
+        got = direct.fetch_all(conn, statement, {"value": value})
+        expected = [tuple(row) for row in conn.execute(statement, {"value": value})]
+        transaction.rollback()
+    assert len(got) == 1 and got == expected
+
+
+def test_a_missing_parameter_is_sqlalchemys_error(shared: tuple[Registry, World]) -> None:
+    registry, _world = shared
+    statement = probe_select()
+    with registry.engine.connect() as conn, conn.begin():
+        with pytest.raises(sa.exc.StatementError, match="ids"):
+            direct.fetch_all(conn, statement, {})
+
+
+# -- errors ----------------------------------------------------------------------------
+def caught(call: Callable[[], object]) -> BaseException:
+    with pytest.raises(sa.exc.DBAPIError) as info:
+        call()
+    return info.value
+
+
+def test_a_failing_statement_raises_sqlalchemys_error(shared: tuple[Registry, World]) -> None:
+    """A negative LIMIT: the same exception class and server message either way; the
+    transaction is failed after it, and the next statement says so either way."""
+    registry, _world = shared
+    inner = sa.select(PROBE.c.id).limit(sa.bindparam("n", type_=sa.Integer)).subquery()
+    statement = kept(sa.select(sa.func.count()).select_from(inner))
+    outcomes = []
+    for through in (contextlib.nullcontext, lambda: through_sqlalchemy(registry)):
+        with through(), registry.engine.connect() as conn, conn.begin():
+            first = caught(lambda conn=conn: direct.fetch_all(conn, statement, {"n": -1}))
+            second = caught(lambda conn=conn: direct.fetch_all(conn, statement, {"n": 1}))
+            outcomes.append([(type(e), type(e.orig), str(e.orig)) for e in (first, second)])  # type: ignore[attr-defined]
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0][0] is sa.exc.DataError
+    assert outcomes[0][1][1] is psycopg.errors.InFailedSqlTransaction
+
+
+def test_a_lost_connection_is_invalidated_and_the_next_transaction_gets_a_new_one(
+    shared: tuple[Registry, World],
+) -> None:
+    registry, world = shared
+    statement = probe_select()
+    with registry.engine.connect() as conn:
+        conn.begin()
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with registry.engine.connect() as other:
+            other.execute(sa.select(sa.func.pg_terminate_backend(pid)))
+        error = caught(lambda: direct.fetch_all(conn, statement, {"ids": [1]}))
+        assert isinstance(error, sa.exc.OperationalError)
+        assert error.connection_invalidated and conn.invalidated
+    with registry.transaction() as env:
+        assert env.with_user(world.portal)["sale.order"].search_count([]) > 0
+
+
+# -- where SQLAlchemy's path is kept ---------------------------------------------------------
+def test_sqlalchemys_path_wherever_the_direct_one_would_differ(
+    shared: tuple[Registry, World],
+) -> None:
+    registry, _world = shared
+    statement = probe_select()
+    not_kept = sa.select(PROBE.c.id)
+    with registry.engine.connect() as conn:
+        assert not direct.runs_direct(conn, statement)  # no transaction yet
+        with conn.begin():
+            assert direct.runs_direct(conn, statement)
+            assert not direct.runs_direct(conn, not_kept)
+            with through_sqlalchemy(registry):
+                assert not direct.runs_direct(conn, statement)
+            assert direct.runs_direct(conn, statement)
+    logged = sa.create_engine(registry.engine.url, echo=True)
+    try:
+        with logged.connect() as conn, conn.begin():
+            assert not direct.runs_direct(conn, statement)
+    finally:
+        logged.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_sqlite_keeps_sqlalchemys_path(registry: Registry) -> None:
+    with registry.transaction() as env:
+        assert env.cr.dialect.name == "sqlite"
+        statement = kept(sa.select(sa.literal(1)))
+        assert not direct.runs_direct(env.cr, statement)
+        assert direct.fetch_all(env.cr, statement, {}) == [(1,)]
+
+
+# -- the ORM's answers ---------------------------------------------------------------------
+def answers(env: Environment, world: World) -> list[object]:
+    """A user's list page, pager, search and checks of their own, another customer's
+    and missing orders: each an answer or the error it raised."""
+    orders = env["sale.order"]
+
+    def outcome(call: Callable[[], object]) -> object:
+        try:
+            return call()
+        except (AccessError, MissingError) as error:
+            return (type(error), str(error))
+
+    return [
+        orders.search_read([], [*M2O, "name", "date_order", "amount_total"], limit=20),
+        orders.search_read([], ["name"], offset=3, limit=5, order="date_order desc, id"),
+        orders.search_count([]),
+        orders.search([]).ids,
+        *(
+            outcome(lambda ids=ids: orders.browse(list(ids)).check_access("read"))
+            for ids in (world.allowed[:1], world.allowed, world.forbidden[:1], world.missing)
+        ),
+    ]
+
+
+def test_every_user_gets_the_same_answers_through_either_path(
+    shared: tuple[Registry, World],
+) -> None:
+    """The portal user of customer A, the salesman and the portal user of customer B;
+    the second pass runs every statement through SQLAlchemy."""
+    registry, world = shared
+    with rolled_back(registry) as env:
+        users = [world.portal, world.rep, portal_of_customer_b(env, world)]
+        for uid in users:
+            answers(env.with_user(uid), world)  # each user's statements kept
+        statements: list[object] = []
+
+        def record(_conn: Any, clause: object, *_args: Any) -> None:
+            statements.append(clause)
+
+        sa.event.listen(registry.engine, "before_execute", record)
+        answers(env.with_user(world.portal), world)
+        sa.event.remove(registry.engine, "before_execute", record)
+        ran_direct = [direct.runs_direct(env.cr, s) for s in statements if isinstance(s, sa.Select)]
+        direct_answers = [answers(env.with_user(uid), world) for uid in users]
+        with through_sqlalchemy(registry):
+            sqlalchemy_answers = [answers(env.with_user(uid), world) for uid in users]
+    assert ran_direct.count(True) >= 4  # the list, the pager, the search, the checks
+    assert direct_answers == sqlalchemy_answers
+
+
+def test_another_customers_portal_user_is_refused_through_the_direct_path(
+    shared: tuple[Registry, World],
+) -> None:
+    registry, world = shared
+    with rolled_back(registry) as env:
+        as_b = env.with_user(portal_of_customer_b(env, world))["sale.order"]
+        as_b.search_count([])  # kept
+        with pytest.raises(AccessError):
+            as_b.browse(list(world.allowed[:1])).check_access("read")
+        assert not set(as_b.search([]).ids) & set(world.allowed)
+        rows = as_b.search_read([], ["partner_id"], limit=80)
+        assert {row["partner_id"][1] for row in rows} == {"Customer B"}  # type: ignore[index]
