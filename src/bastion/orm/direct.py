@@ -3,13 +3,15 @@
 A kept statement (``bastion.orm.kept``) is executed again and again with new
 parameters. SQLAlchemy prepares each execution anew: it finds the compiled form in its
 cache, builds an execution context, a cursor result and its rows. Measured at
-PostgreSQL 10k (client and server on separate cores), that was 0.07-0.1 ms of a
+PostgreSQL 10k (client and server on separate cores), that was 0.05-0.07 ms of a
 0.5 ms one-record check; hand-written SQL through psycopg pays none of it. Here the
 compiled text, the parameters' conversions and the result columns' conversions are
 worked out once per statement, from SQLAlchemy's own compiler and types, and each
 execution is a psycopg ``execute`` and ``fetchall`` on the connection's open
-transaction. Errors are raised as SQLAlchemy raises them (``sa.exc.DBAPIError``
-subclasses; a lost connection is invalidated).
+transaction. The text is SQLAlchemy's compilation of the Core statement, as its own
+execution would send it; every value goes as a parameter. Errors are raised as
+SQLAlchemy raises them (``sa.exc.DBAPIError`` subclasses; a lost connection is
+invalidated).
 
 Whenever SQLAlchemy would do more than that, the statement goes through SQLAlchemy:
 another driver, no transaction open or one that failed, execution events listened to
