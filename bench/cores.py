@@ -3,10 +3,10 @@ under the same scheduling.
 
 A short call is a few round trips between this process and a PostgreSQL backend.
 On the 2-core VM of the sixth run, each round trip cost about 0.1 ms when the two
-processes ran on different cores and about 0.02 ms when they shared one (waking a
+processes ran on different cores and about 0.015 ms when they shared one (waking a
 process on the other core is slow under virtualisation), and the scheduler moved them
-together or apart as it went: one hand-written check measured 0.43 ms for its first
-ten calls and 0.12 ms after. Left alone, a short cell's ratio said more about where
+together or apart as it went: one hand-written check took 0.40-0.55 ms for its first
+nine calls and 0.12-0.15 ms after. Left alone, a short cell's ratio said more about where
 the processes happened to be than about the engines. So this process and every
 backend it opens are pinned:
 

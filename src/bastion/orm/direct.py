@@ -14,9 +14,10 @@ SQLAlchemy raises them (``sa.exc.DBAPIError`` subclasses; a lost connection is
 invalidated).
 
 Whenever SQLAlchemy would do more than that, the statement goes through SQLAlchemy:
-another driver, no transaction open or one that failed, execution events listened to
-(the tests' and the bench's statement logs), statement logging on, or a compiled form
-this path does not reproduce (positional or expanding parameters, escaped names).
+another driver, no transaction open or one SQLAlchemy holds inactive, execution events
+listened to (the tests' and the bench's statement logs), statement logging on, a
+parameter SQLAlchemy would refuse, or a compiled form this path does not reproduce
+(positional or expanding parameters, escaped names).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ more for a list page with its names). A statement object made once and executed 
 has its key memoised. Rule clauses are shared by every user whose rules have the same
 shape (``SecurityPolicy.rule_sql``), so a statement built from such parts only (no
 value of the caller's: ids, limits and offsets are parameters) is kept here, per
-security version, for all those users.
+security version, for all those users. On PostgreSQL a statement kept here is run by
+psycopg directly (``bastion.orm.direct``).
 
 >>> kept_statement(records, ("count", id(where)), (where,), build)  # doctest: +SKIP
 """
