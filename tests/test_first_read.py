@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 from psycopg import pq
 
 from bastion import Registry
+from bastion.orm.environment import Transaction
 from bastion.orm.first_read import first_read
 from bastion.security.policy import SECURITY_ROW
 
@@ -34,13 +37,44 @@ def connection(registry: Registry) -> Iterator[sa.Connection]:
         yield conn
 
 
+def frontend_messages(trace: str) -> list[str]:
+    """The types of the messages the client sent, from a libpq trace (lines of
+    ``F <length> <type> <fields>``, tab-separated)."""
+    return [line.split("\t")[2] for line in trace.splitlines() if line.startswith("F\t")]
+
+
 def test_a_transaction_opens_with_the_versions_and_nothing_else_before(
-    registry: Registry,
+    registry: Registry, tmp_path: Path
 ) -> None:
-    """The BEGIN went with the read: the transaction is open, its tokens are the
-    table's, and SQLAlchemy sent nothing (no BEGIN of psycopg's, no second read)."""
+    """The BEGIN went with the read, as one message on the wire (libpq's own trace):
+    the transaction is open, and its tokens are the table's."""
     with registry.transaction() as env:
         registry.security._bump(env, SECURITY_ROW)  # a committed version to read
+    traced = tmp_path / "libpq.trace"
+    with registry.engine.connect() as conn:
+        pgconn = conn.connection.driver_connection.pgconn  # type: ignore[union-attr]
+        with traced.open("w") as out:
+            pgconn.trace(os.dup(out.fileno()))  # libpq closes its copy at untrace
+            pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+            try:
+                conn.begin()
+                txn = Transaction(registry, conn)
+                registry.security.begin(txn)
+            finally:
+                pgconn.untrace()
+        assert driver_status(conn) == pq.TransactionStatus.INTRANS
+        messages = frontend_messages(traced.read_text())
+        assert messages == ["Query"], traced.read_text()  # one message: BEGIN; SELECT
+        assert "BEGIN" in traced.read_text() and "ir_security_version" in traced.read_text()
+        table = registry.security.version_table
+        stored = conn.execute(sa.select(table.c.token).where(table.c.id == SECURITY_ROW))
+        assert txn.security_token == stored.scalar()
+        conn.rollback()
+
+
+def test_a_statement_listener_sees_the_versions_read(registry: Registry) -> None:
+    """Something that watches SQLAlchemy's statements (a log, a tracer) sees every one:
+    with a listener, the versions read takes SQLAlchemy's path."""
     sent: list[str] = []
 
     def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
@@ -50,14 +84,9 @@ def test_a_transaction_opens_with_the_versions_and_nothing_else_before(
     try:
         with registry.transaction() as env:
             assert driver_status(env.cr) == pq.TransactionStatus.INTRANS
-            assert sent == []
-            table = registry.security.version_table
-            stored = env.cr.execute(
-                sa.select(table.c.token).where(table.c.id == SECURITY_ROW)
-            ).scalar()
-            assert env.transaction.security_token == stored
     finally:
         sa.event.remove(registry.engine, "before_cursor_execute", record)
+    assert len(sent) == 1 and "ir_security_version" in sent[0]
 
 
 def test_the_rows_come_as_text_in_the_statements_columns(

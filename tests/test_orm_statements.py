@@ -141,9 +141,10 @@ def statements(registry: Registry) -> Iterator[list[str]]:
 
 
 def versions_reads(registry: Registry) -> int:
-    """The versions read among the statements SQLAlchemy sends: on PostgreSQL it goes
-    with the BEGIN, straight through libpq (``bastion.orm.first_read``)."""
-    return 0 if registry.dialect == "postgresql" else 1
+    """The versions read among the statements a listener sees: one on both backends
+    (on PostgreSQL it goes with the BEGIN, through libpq, only when no listener
+    watches: ``bastion.orm.first_read``)."""
+    return 1
 
 
 @contextlib.contextmanager

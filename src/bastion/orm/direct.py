@@ -121,10 +121,17 @@ def _plain(connection: sa.Connection) -> bool:
     transaction = connection.get_transaction()
     if transaction is None or not transaction.is_active:
         return False
+    return not observed(connection)
+
+
+def observed(connection: sa.Connection) -> bool:
+    """Whether something watches the statements SQLAlchemy sends on ``connection``
+    (execution events: statement logs, tracing; or statement logging): then every
+    statement must go through SQLAlchemy, ``first_read``'s too."""
     if connection.engine.echo or _LOGGER.isEnabledFor(logging.INFO):
-        return False
+        return True
     dispatch = connection.dispatch
-    return not (
+    return bool(
         dispatch.before_execute
         or dispatch.after_execute
         or dispatch.before_cursor_execute

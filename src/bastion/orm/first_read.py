@@ -13,7 +13,8 @@ last statement's result). The server is then in a transaction, so psycopg sends 
 transaction as they would end their own. Both texts are constant: the BEGIN comes from
 the connection's isolation level, the read is compiled by SQLAlchemy from a statement
 without parameters. Whenever this path does not apply (SQLite, an autocommit or
-read-only connection, a transaction already open) or fails, ``first_read`` returns
+read-only connection, a transaction already open, statements watched by execution
+events or logging, which must see this one too) or fails, ``first_read`` returns
 None and the caller runs its statement the usual way, which raises the usual errors
 (a closed connection among them, which ``ModelRegistry.transaction`` retries).
 """
@@ -26,6 +27,8 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import pq
 
+from .direct import observed
+
 # The first read's compiled text, per statement object (built once, executed at the
 # start of every transaction).
 _TEXTS: dict[int, tuple[sa.Select[Any], bytes]] = {}
@@ -36,7 +39,7 @@ def first_read(
 ) -> list[tuple[str, ...]] | None:
     """Start ``connection``'s transaction with ``statement`` (no parameters) in the
     same round trip, and return its rows as text; None when that cannot be done."""
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or observed(connection):
         return None
     driver = connection.connection.driver_connection
     if not isinstance(driver, psycopg.Connection) or not _idle(driver):
