@@ -21,6 +21,7 @@ None and the caller runs its statement the usual way, which raises the usual err
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import psycopg
@@ -30,8 +31,8 @@ from psycopg import pq
 from .direct import observed
 
 # The first read's compiled text, per statement object (built once, executed at the
-# start of every transaction).
-_TEXTS: dict[int, tuple[sa.Select[Any], bytes]] = {}
+# start of every transaction). Weak: it goes with its registry's policy.
+_TEXTS: weakref.WeakKeyDictionary[sa.Select[Any], bytes] = weakref.WeakKeyDictionary()
 
 
 def first_read(
@@ -87,14 +88,13 @@ def _begin_text(driver: psycopg.Connection[Any]) -> bytes | None:
 
 
 def _text(connection: sa.Connection, statement: sa.Select[Any]) -> bytes:
-    kept = _TEXTS.get(id(statement))
-    if kept is None or kept[0] is not statement:
+    text = _TEXTS.get(statement)
+    if text is None:
         compiled = statement.compile(dialect=connection.dialect)
         if compiled.params:
             raise ValueError("first_read runs statements without parameters only")
-        kept = (statement, str(compiled).encode())
-        _TEXTS[id(statement)] = kept
-    return kept[1]
+        text = _TEXTS[statement] = str(compiled).encode()
+    return text
 
 
 def _decoded(value: bytes | None) -> str:
