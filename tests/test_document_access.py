@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from bastion import AccessError, Command, Environment, Model, Registry
 from bastion.domain import Reference, SqlCompiler, disjunction, filter_ids, parse_domain
+from bastion.errors import MissingError
 from conftest import module_database
 from test_security_scenarios import rolled_back
 
@@ -104,6 +105,30 @@ def test_attachments_need_write_access_to_their_document_to_be_added(
     assert as_alice.browse(attachment.id).read(["datas", "file_size"])[0]["file_size"] == 1
     with pytest.raises(AccessError):
         as_alice.create({"name": "x", "res_model": "res.partner", "res_id": a.id})
+
+
+def test_a_deleted_documents_messages_and_files_go_with_it(env: Environment) -> None:
+    """SQLite gave the newest deleted document's id to the next one created, and with
+    the id the messages and files of another customer's document, which bob read."""
+    alice, a = portal(env, "a")
+    bob, b = portal(env, "b")
+    site = env["res.partner"].create({"name": "Alice's site", "parent_id": a.id})
+    secret = message(env, "res.partner", site.id, body="<p>door code 1234</p>")
+    plan = env["ir.attachment"].create(
+        {"name": "plan.pdf", "res_model": "res.partner", "res_id": site.id, "datas": b"A"}
+    )
+    kept = message(env, "res.partner", a.id, body="<p>stays</p>")
+    assert env.with_user(alice)["mail.message"].browse(secret.id).read(["body"])
+    site.unlink()
+    assert env["mail.message"].search([("id", "in", [secret.id, kept.id])]).ids == [kept.id]
+    assert not env["ir.attachment"].search([("id", "=", plan.id)])
+    newer = env["res.partner"].create({"name": "Bob's site", "parent_id": b.id})
+    assert newer.id > site.id  # an id is never given twice, on either backend
+    as_bob = env.with_user(bob)
+    assert as_bob["mail.message"].search([("res_id", "in", [site.id, newer.id])]).ids == []
+    assert as_bob["ir.attachment"].search([]).ids == []
+    with pytest.raises(MissingError):
+        as_bob["mail.message"].browse(secret.id).read(["body"])
 
 
 # -- the SQL path agrees with the reference evaluator -----------------------------------

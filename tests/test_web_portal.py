@@ -429,6 +429,26 @@ def test_tampered_revoked_and_expired_links_are_missing(app: object, world: Worl
     assert visitor.get(other).status_code == 404
 
 
+def test_a_link_to_a_deleted_order_never_opens_the_next_one(app: object, world: World) -> None:
+    """The share goes with its order; the next order, another customer's, gets
+    another id (SQLite gave it the deleted one, and with it the link)."""
+    with world.registry.transaction() as env:
+        contact = env["res.users"].search([("login", "=", world.a.portal_login)]).partner_id
+        order = int(env["sale.order"].create({"partner_id": contact.id}).id)
+    path = _share(app, world, order)
+    visitor = client(app)
+    assert visitor.get(path).status_code == 200
+    with world.registry.transaction() as env:
+        env["sale.order"].browse([order]).unlink()
+        assert not env["portal.share"].search([("res_id", "=", order)])
+        contact = env["res.users"].search([("login", "=", world.b.portal_login)]).partner_id
+        newer = env["sale.order"].create({"partner_id": contact.id, "client_order_ref": "B-NEW"})
+        assert newer.id > order
+    page = visitor.get(path)
+    assert page.status_code == 404
+    assert "B-NEW" not in page.text
+
+
 def test_only_users_who_read_a_document_share_it(app: object, world: World) -> None:
     a = client(app, world.a.portal_login)
     order = world.a.orders[0]

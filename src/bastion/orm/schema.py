@@ -108,7 +108,10 @@ def build_table(model_name: str, fields: dict[str, Field], metadata: sa.MetaData
         # A model extended by another addon is composed again: build its table anew
         # (extend_existing would keep the old Index objects and add them twice).
         metadata.remove(metadata.tables[name])
-    return sa.Table(name, metadata, *columns)
+    # AUTOINCREMENT: SQLite would otherwise give the highest deleted id to the next row,
+    # and with it whatever still names that id (an XML id, a log line, a link sent
+    # out); PostgreSQL's sequences never give an id twice either.
+    return sa.Table(name, metadata, *columns, sqlite_autoincrement=True)
 
 
 # PostgreSQL's longest identifier (NAMEDATALEN - 1); longer names are cut with a hash.

@@ -3,7 +3,9 @@
 - ``create``: access right and field groups first, rules on the new rows after the
   insert, inside a savepoint;
 - ``write``: access right, field groups, rules before and after, in a savepoint;
-- ``unlink``: access right, rules before, in a savepoint.
+- ``unlink``: access right, rules before, in a savepoint; the records whose access
+  follows the deleted ones (``_access_through``: messages, attachments, share links)
+  are deleted with them.
 
 A superuser environment (``env.su``) skips the checks, as in Odoo.
 """
@@ -242,6 +244,27 @@ def unlink(records: Model) -> None:
             ) from exc
         env.transaction.invalidate()
         security.changed(env, records._name, None, records._ids)
+        _unlink_dependents(records)
+
+
+def _unlink_dependents(records: Model) -> None:
+    """Delete, as superuser, the records that belong to ``records`` through
+    ``(res_model, res_id)``, as Odoo deletes a document's messages with it. Left
+    behind, they would belong to whatever record gets the id next: SQLite gave a
+    deleted document's id to the next one created, and with it the messages, files
+    and share links of another customer's document."""
+    su = records.env(su=True)
+    ids = list(records._ids)
+    for name, spec in su.registry.specs.items():
+        if spec.access_through is None or spec.abstract:
+            continue
+        model_field, id_field = spec.access_through
+        domain: list[object] = [(model_field, "=", records._name), (id_field, "in", ids)]
+        if "active" in spec.fields:
+            domain.append(("active", "in", [True, False]))
+        dependents = su[name].search(domain)
+        if dependents:
+            dependents.unlink()
 
 
 # -- hierarchy -----------------------------------------------------------------------
