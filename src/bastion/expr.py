@@ -502,6 +502,20 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1)
 
 
+def _shift(tree: ast.Expression, lines: int, columns: int) -> None:
+    """Move every location ``lines`` down, and those on the first line ``columns`` right:
+    from the stripped text's coordinates back to the original's."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.expr, ast.keyword, ast.arg)):
+            if node.lineno == 1:
+                node.col_offset += columns
+            if node.end_lineno == 1 and node.end_col_offset is not None:
+                node.end_col_offset += columns
+            node.lineno += lines
+            if node.end_lineno is not None:
+                node.end_lineno += lines
+
+
 def compile_expression(
     text: str, profile: ExprProfile, *, schema: SchemaLookup | None = None
 ) -> CompiledExpression:
@@ -533,13 +547,8 @@ def compile_expression(
     except (ValueError, RecursionError, MemoryError) as exc:  # too deep or too big to parse
         message = f"cannot parse: {type(exc).__name__}"
         raise ExpressionError(message, text=text, node="Expression") from None
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.expr, ast.keyword, ast.arg)):
-            if node.lineno == 1:
-                node.col_offset += lead_col
-            if node.end_lineno == 1 and node.end_col_offset is not None:
-                node.end_col_offset += lead_col
-    ast.increment_lineno(tree, lead_line - 1)
+    if lead_line > 1 or lead_col:
+        _shift(tree, lead_line - 1, lead_col)
     _measure(tree, text)
     _Checker(text, profile, schema).check(tree.body)
     return CompiledExpression(text, tree, profile)
