@@ -20,6 +20,10 @@
   BEGIN and the statement that reads the security and values versions, one round trip
   on PostgreSQL, then COMMIT): what every call pays beyond a hand-written query's own
   BEGIN and COMMIT;
+- ``read one order ms``: a transaction that reads one sale order by id, its
+  columns and its customer's name (``read()``, as a document page or an API read
+  does), and ``attribute read ms``: one that reads one field of one order by
+  attribute, both as the typical portal user, median over ``LOOKUPS // 100`` calls;
 - ``related reads``: statements to read ``partner_id.name``, ``user_id.name`` and
   ``company_id.name`` over 80 sale orders (attribute access, internal user), and the
   same three fields through ``read()`` (display names).
@@ -77,6 +81,8 @@ def micro_benchmarks(registry: Registry, fixture: Fixture, log: StatementLog) ->
         samples.append(time.perf_counter() - t0)
     figures["empty transaction ms"] = statistics.median(samples) * 1000
 
+    figures.update(_one_record_reads(engine))
+
     engine = BastionEngine(registry, fixture.users["internal"])
     with engine.env() as env:
         orders = env["sale.order"].search(
@@ -93,6 +99,32 @@ def micro_benchmarks(registry: Registry, fixture: Fixture, log: StatementLog) ->
         with log.capture() as statements:
             orders.read(["partner_id", "user_id", "company_id"])
         figures["related reads: statements (read)"] = float(len(statements))
+    return figures
+
+
+def _one_record_reads(engine: BastionEngine) -> dict[str, float]:
+    """A document page's read of its record, and one field read by attribute."""
+    with engine.env() as env:
+        ids = env["sale.order"].search([], limit=1).ids
+
+    def page() -> None:
+        with engine.env() as env:
+            env["sale.order"].browse(ids).read(["name", "partner_id", "date_order", "state"])
+
+    def attribute() -> None:
+        with engine.env() as env:
+            _ = env["sale.order"].browse(ids).name
+
+    figures: dict[str, float] = {}
+    for label, call in (("read one order ms", page), ("attribute read ms", attribute)):
+        for _ in range(20):
+            call()
+        samples = []
+        for _ in range(LOOKUPS // 100):
+            t0 = time.perf_counter()
+            call()
+            samples.append(time.perf_counter() - t0)
+        figures[label] = statistics.median(samples) * 1000
     return figures
 
 

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from bastion import AccessError, Environment, MissingError, Model, Registry
 from bastion.domain import SqlCompiler
 from bastion.orm import kept
-from bastion.orm.crud import user_node
+from bastion.orm.crud import fetch_checked, user_node
 from bastion.orm.environment import VersionedContext
 from bastion.orm.schema import MAX_NAME, OrderTerm, order_index_name
 from conftest import RegistryFactory, module_database
@@ -638,6 +638,79 @@ def test_a_kept_statement_answers_as_one_built_for_the_call(
                 )
             )
     assert answers[0] == answers[1]
+
+
+def test_two_customers_read_their_own_orders_through_one_kept_statement(
+    shared: tuple[Registry, World],
+) -> None:
+    """A read by ids and an attribute read run statements kept per rule shape, the ids
+    a parameter: another customer's portal user runs the very same objects, reads its
+    own orders and is refused the first customer's, by id and by attribute."""
+    registry, world = shared
+    with rolled_back(registry) as env:
+        portal_b = portal_of_customer_b(env, world)
+        b_orders = env.with_user(portal_b)["sale.order"].search([], limit=3).ids
+        reads: list[list[object]] = []
+        for uid, own, other in ((world.portal, list(world.allowed[:3]), b_orders[0]),
+                                (portal_b, b_orders, world.allowed[0])):  # fmt: skip
+            orders = env.with_user(uid)["sale.order"]
+            orders.browse(own[:1]).read(["name"])  # each user's values and companies read
+            with executed(registry) as sent:
+                rows = orders.browse(own[1:2]).read(["name", "partner_id"])
+                assert orders.browse(own[2:3]).client_order_ref is not None
+            reads.append(sent)
+            assert [row["id"] for row in rows] == own[1:2]
+            for ids in ([other], [own[0], other]):
+                with pytest.raises(AccessError) as refused:
+                    orders.browse(ids).read(["name"])
+                assert "Customer" not in str(refused.value)
+            with pytest.raises(AccessError):
+                _ = orders.browse([other]).name
+    assert len(reads[0]) == len(reads[1]) == 2
+    assert all(a is b for a, b in zip(reads[0], reads[1], strict=True))
+
+
+@settings(max_examples=30)
+@given(data=st.data())
+def test_a_kept_read_answers_as_one_built_for_the_call(
+    shared: tuple[Registry, World], data: st.DataObject
+) -> None:
+    """The same read by ids, attribute reads and errors with statements kept and
+    with none kept (each built for its call), for allowed, forbidden and missing ids."""
+    registry, world = shared
+    uid = data.draw(st.sampled_from([world.portal, world.rep]), label="uid")
+    pool = [*world.allowed[:5], *world.rep_only[:3], *world.forbidden[:3], *world.missing]
+    ids = data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=6), label="ids")
+    fields = data.draw(st.sampled_from([["name"], [*M2O, "name"], None]), label="fields")
+
+    def answer() -> object:
+        with rolled_back(registry) as env:
+            partners = env["res.partner"].search([("name", "in", ["Anna A", "Customer B"])])
+            followed = env["sale.order"].browse([*world.allowed[:3], *world.forbidden[:2]])
+            followed.write({"message_partner_ids": [(6, 0, partners.ids)]})
+            orders = env.with_user(uid)["sale.order"].browse(ids)
+            try:
+                # The names alone first (as display names are fetched), then every column.
+                fetched = sorted(fetch_checked(orders, ids, ["name"]))
+                names = [fetched, [order.name for order in orders]]
+                links = [(order.order_line.ids, order.message_partner_ids.ids) for order in orders]
+                return orders.read(fields), names, links
+            except (AccessError, MissingError) as error:
+                return type(error).__name__, str(error)
+
+    kept_answer = answer()
+    with rolled_back(registry) as env:
+        memo = registry.security.context_memo(env)  # the security version's
+    saved, cap = memo.pop("kept statements", None), kept.MAX_KEPT_STATEMENTS
+    assert isinstance(saved, dict) and any(key[0] == "fetch" for key in saved)
+    kept.MAX_KEPT_STATEMENTS = 0  # not monkeypatch: this runs once per example
+    try:
+        built_answer = answer()
+    finally:
+        kept.MAX_KEPT_STATEMENTS = cap
+        if saved is not None:
+            memo["kept statements"] = saved
+    assert built_answer == kept_answer
 
 
 # -- the user's companies -------------------------------------------------------------------

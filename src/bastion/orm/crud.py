@@ -28,7 +28,7 @@ from bastion.domain import (
     parse_domain,
 )
 from bastion.domain.sql import RuleSql, SqlBool
-from bastion.domain.sql_members import one_of, one_of_parameter
+from bastion.domain.sql_members import one_of_parameter
 from bastion.errors import MissingError
 
 from . import direct
@@ -180,18 +180,38 @@ def fetch_columns(
     """Load every readable column field of ``ids`` (of those, the ``only`` ones) into
     the cache; returns the ids fetched: for a user, those that exist and pass the read
     rules (in the WHERE)."""
-    env = records.env
-    table = records._spec.table
+    if not ids:
+        return set()
     names = fetched_columns(records)
     if only is not None:
         names = [name for name in names if name in only]
-    query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
-        one_of(table.c.id, ids, env.cr.dialect.name)
-    )
-    rules = rule_clause(records, "read", table)
-    if rules is not None:
-        query = query.where(rules.clause)
-    return set(cache_rows(records, names, query, _params(rules)))
+    rules = rule_clause(records, "read", records._spec.table)
+    query, params = fetch_statement(records, names, rules, ids)
+    return set(cache_rows(records, names, query, params))
+
+
+def fetch_statement(
+    records: Model, names: Sequence[str], rules: RuleSql | None, ids: Sequence[int]
+) -> tuple[sa.Select[Any], dict[str, object]]:
+    """``SELECT id, <names> WHERE id = :ids AND <rules>`` and its parameters: the
+    ids are a parameter (``one_of_parameter``), as are the rules' values, so the
+    statement is kept per rule clause and column list (``bastion.orm.kept``), and a
+    record's page, its attribute reads and ``read()`` by ids are not built anew."""
+    table = records._spec.table
+    dialect = records.env.cr.dialect.name
+    clause = None if rules is None else rules.clause
+    one = len(ids) == 1
+
+    def build() -> sa.Select[Any]:
+        query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
+            one_of_parameter(table.c.id, "ids", dialect, single=one)
+        )
+        return query if clause is None else query.where(clause)
+
+    key = ("fetch", table.name, tuple(names), id(clause), one)
+    params = _params(rules)
+    params["ids"] = ids[0] if one else list(ids)
+    return kept_statement(records, key, (table, clause), build), params
 
 
 def fetched_columns(records: Model, only: Sequence[str] | None = None) -> list[str]:
@@ -215,7 +235,7 @@ def cache_rows(
     the cache. Returns the ids in the rows' order."""
     cache = records.env.cache.setdefault(records._name, {})
     ids: list[int] = []
-    for row in records.env.cr.execute(query, params).all():
+    for row in direct.fetch_all(records.env.cr, query, params):
         cache.setdefault(row[0], {}).update(zip(names, row[1:], strict=True))
         ids.append(row[0])
     return ids
@@ -242,32 +262,51 @@ def fetch_x2many(records: Model, field: Field, ids: Sequence[int]) -> None:
         env.registry.security.check_model(env, records._name, "read")
         env.registry.security.check_model(env, field.comodel_name, "read")
     comodel = env[field.comodel_name]
-    dialect = env.cr.dialect.name
-    co_spec = comodel._spec
-    co_table = co_spec.table
-    if field.type == "one2many":
-        assert field.inverse_name is not None
-        owner = co_table.c[field.inverse_name]
-        query = sa.select(owner, co_table.c.id).where(one_of(owner, readable, dialect))
-    else:
-        rel = env.registry.relation_table(field.relation or "")
-        assert field.column1 and field.column2
-        owner = rel.c[field.column1]
-        query = (
-            sa.select(owner, co_table.c.id)
-            .select_from(rel.join(co_table, co_table.c.id == rel.c[field.column2]))
-            .where(one_of(owner, readable, dialect))
-        )
+    co_table = comodel._spec.table
     rules = rule_clause(comodel, "read", co_table)
-    if rules is not None:
-        query = query.where(rules.clause)
-    query = query.order_by(*order_by(comodel, None, co_table))
     related: dict[int, list[int]] = {rid: [] for rid in readable}
-    for owner_id, related_id in env.cr.execute(query, _params(rules)):
-        related[owner_id].append(related_id)
+    if readable:
+        query, params = _x2many_statement(records, comodel, field, rules, readable)
+        for owner_id, related_id in direct.fetch_all(env.cr, query, params):
+            related[owner_id].append(related_id)
     cache = env.cache.setdefault(records._name, {})
     for rid, values in related.items():
         cache.setdefault(rid, {})[field.name] = tuple(values)
+
+
+def _x2many_statement(
+    records: Model, comodel: Model, field: Field, rules: RuleSql | None, ids: Sequence[int]
+) -> tuple[sa.Select[Any], dict[str, object]]:
+    """``SELECT owner, related id`` of the x2many ``field`` for the owners ``ids``
+    (a parameter), under the comodel's read ``rules``, in its order: kept per field
+    and rule clause (``bastion.orm.kept``), as a fetch of columns is."""
+    env = records.env
+    dialect = env.cr.dialect.name
+    co_table = comodel._spec.table
+    clause = None if rules is None else rules.clause
+    one = len(ids) == 1
+
+    def build() -> sa.Select[Any]:
+        if field.type == "one2many":
+            assert field.inverse_name is not None
+            owner = co_table.c[field.inverse_name]
+            query = sa.select(owner, co_table.c.id)
+        else:
+            rel = env.registry.relation_table(field.relation or "")
+            assert field.column1 and field.column2
+            owner = rel.c[field.column1]
+            query = sa.select(owner, co_table.c.id).select_from(
+                rel.join(co_table, co_table.c.id == rel.c[field.column2])
+            )
+        query = query.where(one_of_parameter(owner, "ids", dialect, single=one))
+        if clause is not None:
+            query = query.where(clause)
+        return query.order_by(*order_by(comodel, None, co_table))
+
+    key = ("x2many", records._name, field.name, id(clause), one)
+    params = _params(rules)
+    params["ids"] = ids[0] if one else list(ids)
+    return kept_statement(records, key, (co_table, clause), build), params
 
 
 # -- search --------------------------------------------------------------------------

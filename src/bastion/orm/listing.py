@@ -18,11 +18,10 @@ statement of its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import sqlalchemy as sa
-
-from bastion.domain.sql_members import one_of
 
 from . import crud, direct
 from .kept import kept_statement
@@ -125,13 +124,11 @@ def read(records: Model, fields: Sequence[str] | None) -> list[dict[str, object]
     wanted = list(dict.fromkeys(records._ids))
     listed: set[int] = set()
     shown: dict[str, dict[int, object]] = {each.field: {} for each in joined}
+    names_of = tuple(each.column for each in joined)
     for chunk in crud.chunks(wanted):
-        query = sa.select(table.c.id, *(table.c[name] for name in columns))
-        query = query.where(one_of(table.c.id, chunk, env.cr.dialect.name))
-        if rules is not None:
-            query = query.where(rules.clause)
-        params = {} if rules is None else dict(rules.params)
-        query = with_names(query, joined)
+        fetch, params = crud.fetch_statement(records, columns, rules, chunk)
+        key = ("with names", id(fetch), tuple(id(column) for column in names_of))
+        query = kept_statement(records, key, (fetch, *names_of), partial(with_names, fetch, joined))
         ids, chunk_shown = fetch_rows(records, query, params, columns, joined)
         listed.update(ids)
         for name, by_id in chunk_shown.items():
