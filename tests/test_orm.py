@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 import bastion
 from bastion import Command, ConstructionError, MissingError, Registry, ValidationError
-from bastion.orm import Environment
+from bastion.orm import Environment, crud
 
 
 @pytest.fixture
@@ -259,8 +259,16 @@ def test_order(reg: Registry) -> None:
         assert items.search([], order="quantity desc").mapped("name") == ["a", "c", "b"]
         assert items.search([], order="name desc", limit=1, offset=1).mapped("name") == ["b"]
         for bad in ("name; drop table x", "tag_ids", "unknown", "name sideways"):
-            with pytest.raises(ConstructionError):
-                items.search([], order=bad)
+            for _ in range(2):  # refused every time: only orders that parse are kept
+                with pytest.raises(ConstructionError):
+                    items.search([], order=bad)
+        parsed = items._spec.parsed_orders
+        assert "quantity desc" in parsed and "unknown" not in parsed
+        # Orders come from callers: past the bound they are parsed for the call only.
+        for n in range(crud.MAX_PARSED_ORDERS + 5):
+            assert items.search([], order=f"quantity desc, name, id {'desc' if n % 2 else 'asc'}")
+            assert items.search([], order=f"name{' ' * (n + 1)}desc").mapped("name")[0] == "c"
+        assert len(parsed) == crud.MAX_PARSED_ORDERS
 
 
 def test_fields_get_and_getitem(reg: Registry) -> None:

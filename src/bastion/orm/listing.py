@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -83,7 +83,8 @@ def search_read(
         query = keep(records, domain, key, (query, *names_of), lambda: with_names(query, joined))
     ids, shown = fetch_rows(records, query, params, columns, joined)
     found = tuple(ids)
-    return crud.read(type(records)(env, found, found), fields, fetched=True, shown=shown)
+    listed = type(records)(env, found, found)
+    return crud.read(listed, fields, fetched=True, shown=shown, names=names)
 
 
 def keep(
@@ -134,7 +135,7 @@ def read(records: Model, fields: Sequence[str] | None) -> list[dict[str, object]
         for name, by_id in chunk_shown.items():
             shown[name].update(by_id)
     crud.refuse_unlisted(records, "read", wanted, listed)
-    return crud.read(records, fields, fetched=True, shown=shown)
+    return crud.read(records, fields, fetched=True, shown=shown, names=names)
 
 
 def shown_name_columns(
@@ -222,18 +223,19 @@ def fetch_rows(
                 crud.plain_record(rec_name),
             )
         )
-    ids: list[int] = []
-    # The loop runs for every row of every list page: it stays lean (the text of a
+    rows = direct.fetch_all(env.cr, query, params)
+    # These loops run for every row of every list page: they stay lean (the text of a
     # plain name column is its display name, as crud.shown_name would say).
-    for row in direct.fetch_all(env.cr, query, params):
-        rid = row[0]
-        values = own.get(rid)
+    for row in rows:
+        values = own.get(row[0])
         if values is None:
-            values = own[rid] = {}
-        values.update(zip(columns, row[1:width], strict=True))
-        ids.append(rid)
-        for at, name_at, shown_here, comodel_cache, comodel, rec_name, plain in names:
-            related = cast("int | None", row[at])
+            own[row[0]] = dict(zip(columns, row[1:width], strict=True))
+        else:
+            values.update(zip(columns, row[1:width], strict=True))
+    for at, name_at, shown_here, comodel_cache, comodel, rec_name, plain in names:
+        name_field = rec_name.name
+        for row in rows:
+            related = row[at]  # the many2one's id, or None
             if related is None:
                 continue
             raw = row[name_at]
@@ -244,5 +246,6 @@ def fetch_rows(
                 shown_here[related] = raw
             else:
                 shown_here[related] = crud.shown_name(comodel, rec_name, raw)
-            comodel_cache.setdefault(related, {})[rec_name.name] = raw
+            comodel_cache.setdefault(related, {})[name_field] = raw
+    ids: list[int] = [row[0] for row in rows]
     return ids, shown

@@ -59,6 +59,11 @@ class ModelSpec:
     # Methods marked @public, by name: the only ones the external API may call
     # besides CRUD (looked up here, never with getattr on a name from a request).
     public_methods: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # Orders parsed (``crud.order_terms``), by their text: a list page parses the same
+    # one at every call. Bounded: orders come from callers (the API).
+    parsed_orders: dict[str | None, tuple[OrderTerm, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     # -- bastion.domain.schema.ModelInfo --------------------------------------------
     def field_info(self, name: str) -> Field | None:
