@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +15,7 @@ import sqlalchemy as sa
 import bastion
 from bastion import Command, ConstructionError, MissingError, Registry, ValidationError
 from bastion.orm import Environment, crud
+from conftest import TEST_ADDONS
 
 
 @pytest.fixture
@@ -330,3 +333,30 @@ def test_one_install_creates_and_extends_a_model(tmp_path: Path) -> None:
     assert len(names) == len(set(names))
     assert "phone" in registry.metadata.tables["res_partner"].c
     registry.dispose()
+
+
+def test_sqlite_ids_are_never_given_twice_and_old_tables_are_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """New tables use AUTOINCREMENT; a table made before (by an older Bastion) is named
+    in a warning, as SQLite cannot change it in place."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE test_item (id INTEGER NOT NULL PRIMARY KEY)")
+    registry = Registry(f"sqlite:///{path}", addons_path=[TEST_ADDONS])
+    try:
+        with caplog.at_level(logging.WARNING, logger="bastion.orm.registry"):
+            registry.install("test_catalog")
+        assert "1 SQLite tables give a deleted record's id to the next one" in caplog.text
+        assert ": test_item;" in caplog.text
+        with registry.transaction() as env:
+            tags = env["test.tag"]
+            last = tags.create([{"name": "a"}, {"name": "b"}])[-1]
+            last.unlink()
+            assert tags.create({"name": "c"}).id > last.id
+            items = env["test.item"]
+            gone = items.create({"name": "old"})
+            gone.unlink()
+            assert items.create({"name": "new"}).id == gone.id  # the old table reuses it
+    finally:
+        registry.dispose()

@@ -12,6 +12,7 @@ security policy is attached by :class:`bastion.registry.Registry`.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, cast
@@ -118,6 +119,31 @@ def create_engine(url: str) -> sa.Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _warn_of_reused_ids(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """Warn of the SQLite tables made before Bastion created them with AUTOINCREMENT.
+    SQLite gives the highest deleted id of such a table to its next row: a record's
+    messages, attachments and share links are deleted with it, but whatever else names
+    the id outside the database (a link to its page, a log line) reaches the new row.
+    SQLite cannot add AUTOINCREMENT to a table: the data must move to a new database."""
+    master = sa.table("sqlite_master", sa.column("name"), sa.column("sql"))
+    ours = [
+        t.name for t in metadata.tables.values() if t.dialect_options["sqlite"]["autoincrement"]
+    ]
+    rows = conn.execute(sa.select(master.c.name, master.c.sql).where(master.c.name.in_(ours)))
+    old = sorted(name for name, sql in rows if "AUTOINCREMENT" not in str(sql).upper())
+    if old:
+        shown = ", ".join(old[:5]) + (f" and {len(old) - 5} more" if len(old) > 5 else "")
+        _LOGGER.warning(
+            "%d SQLite tables give a deleted record's id to the next one (made before "
+            "Bastion used AUTOINCREMENT): %s; move the data to a new database to end it",
+            len(old),
+            shown,
+        )
 
 
 class _StaleConnectionError(Exception):
@@ -336,6 +362,8 @@ class ModelRegistry:
                     # A name the dialect shortened is not in ``present``: checkfirst asks.
                     if index.name not in present:
                         index.create(conn, checkfirst=True)
+            if conn.dialect.name == "sqlite":
+                _warn_of_reused_ids(conn, self.metadata)
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager
