@@ -64,6 +64,32 @@ def measure(
     return timing
 
 
+def measure_interleaved(
+    fns: dict[str, Callable[[], object]], runs: int, budget: float, blocks: int
+) -> dict[str, Timing]:
+    """Time the engines of one cell in turn: ``blocks`` rounds, each running every
+    engine for up to ``runs // blocks`` calls or ``budget / blocks`` seconds (one call at
+    least), in the opposite order every other round. A machine whose speed drifts
+    during a cell (a VM's neighbours) then slows every engine alike, where timing one
+    engine's cells a few minutes after the other's put the drift into their ratio."""
+    for fn in fns.values():
+        fn()
+    timings = {name: Timing() for name in fns}
+    per_block = max(1, runs // blocks)
+    names = list(fns)
+    for block in range(blocks):
+        for name in names if block % 2 == 0 else names[::-1]:
+            fn, seconds = fns[name], timings[name].seconds
+            started = time.perf_counter()
+            for _ in range(per_block):
+                t0 = time.perf_counter()
+                fn()
+                seconds.append(time.perf_counter() - t0)
+                if time.perf_counter() - started > budget / blocks:
+                    break
+    return timings
+
+
 def user_params(user: BenchUser) -> dict[str, Any]:
     return {
         "uid": user.uid,
