@@ -159,6 +159,12 @@ def run_database(
     docs = [DOCS[name] for name in DOCS]
     read_workloads = [w for w in args.workloads if w != "create"]
 
+    def record(
+        user: BenchUser, doc: Any, workload: str, engine: str, timing: Timing, rows: int
+    ) -> None:
+        cell = Cell(backend, size, user.label, f"{doc.table} {workload}", engine, timing, rows)
+        run.cells.append(cell)
+
     def bastion_reads(phase: str, engine_name: str | None) -> None:
         """Bastion's plans for every cell, and its timings as ``engine_name`` (None:
         timed later, in turn with the peers)."""
@@ -168,17 +174,7 @@ def run_database(
                 for workload in read_workloads:
                     fn, rows = bastion_call(engine, doc, workload, ids_for(user, doc))
                     if engine_name is not None:
-                        run.cells.append(
-                            Cell(
-                                backend,
-                                size,
-                                user.label,
-                                f"{doc.table} {workload}",
-                                engine_name,
-                                run.time(fn, engine_name),
-                                rows,
-                            )
-                        )
+                        record(user, doc, workload, engine_name, run.time(fn, engine_name), rows)
                     with log.capture() as statements:
                         fn()
                     plans = [
@@ -261,29 +257,10 @@ def run_database(
                         timed[name] = fn  # in turn with Bastion, below
                         continue
                     # Seconds a call at 1M: timed on its own.
-                    run.cells.append(
-                        Cell(
-                            backend,
-                            size,
-                            user.label,
-                            f"{doc.table} {workload}",
-                            name,
-                            run.time(fn, name),
-                            _rows,
-                        )
-                    )
+                    record(user, doc, workload, name, run.time(fn, name), _rows)
                 for name, timing in run.time_in_turn(timed).items():
-                    run.cells.append(
-                        Cell(
-                            backend,
-                            size,
-                            user.label,
-                            f"{doc.table} {workload}",
-                            name,
-                            timing,
-                            bastion_rows if name == "bastion" else _rows,
-                        )
-                    )
+                    rows = bastion_rows if name == "bastion" else _rows
+                    record(user, doc, workload, name, timing, rows)
                 if workload.startswith("check") and denied is not None:
                     assert engine.allowed(doc, [denied]) == set(), (
                         f"Bastion lets {user.label} read {denied}"

@@ -69,17 +69,14 @@ def allowed_ids(records: Model, operation: str, ids: Sequence[int]) -> set[int]:
     """Those of ``ids`` that exist and pass the rules for ``operation``."""
     table = records._spec.table
     rules = rule_clause(records, operation, table)
-    params = _params(rules)
     dialect = records.env.cr.dialect.name
     found: set[int] = set()
     # By chunks on PostgreSQL too, whose array parameter has no length limit: one
     # statement for 10,000 ids took 3 ms more of the client's time than ten (measured
     # at 1M: its rows fetched and collected at once).
     for chunk in chunks(ids):
-        # One id as a plain equality on PostgreSQL, as ``one_of`` does.
-        one = dialect == "postgresql" and len(chunk) == 1
+        one, params = _ids_params(rules, chunk)
         query = _check_statement(records, table, rules, dialect, one)
-        params["ids"] = chunk[0] if one else list(chunk)
         # The rows fetched at once, not one by one (10,000 ids: 2 ms), by the driver
         # when the statement is kept (bastion.orm.direct).
         found.update(direct.scalars(records.env.cr, query, params))
@@ -89,6 +86,16 @@ def allowed_ids(records: Model, operation: str, ids: Sequence[int]) -> set[int]:
 def _params(rules: RuleSql | None) -> dict[str, object]:
     """The parameters to run a statement holding ``rules`` with (a copy to add to)."""
     return {} if rules is None else dict(rules.params)
+
+
+def _ids_params(rules: RuleSql | None, ids: Sequence[int]) -> tuple[bool, dict[str, object]]:
+    """Whether ``ids`` is a single id (a plain equality: ``one_of_parameter`` with
+    ``single``), and the parameters of a statement holding ``rules``, the ids as
+    ``ids``."""
+    one = len(ids) == 1
+    params = _params(rules)
+    params["ids"] = ids[0] if one else list(ids)
+    return one, params
 
 
 def _check_statement(
@@ -200,7 +207,7 @@ def fetch_statement(
     table = records._spec.table
     dialect = records.env.cr.dialect.name
     clause = None if rules is None else rules.clause
-    one = len(ids) == 1
+    one, params = _ids_params(rules, ids)
 
     def build() -> sa.Select[Any]:
         query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
@@ -209,8 +216,6 @@ def fetch_statement(
         return query if clause is None else query.where(clause)
 
     key = ("fetch", table.name, tuple(names), id(clause), one)
-    params = _params(rules)
-    params["ids"] = ids[0] if one else list(ids)
     return kept_statement(records, key, (table, clause), build), params
 
 
@@ -284,7 +289,7 @@ def _x2many_statement(
     dialect = env.cr.dialect.name
     co_table = comodel._spec.table
     clause = None if rules is None else rules.clause
-    one = len(ids) == 1
+    one, params = _ids_params(rules, ids)
 
     def build() -> sa.Select[Any]:
         if field.type == "one2many":
@@ -304,8 +309,6 @@ def _x2many_statement(
         return query.order_by(*order_by(comodel, None, co_table))
 
     key = ("x2many", records._name, field.name, id(clause), one)
-    params = _params(rules)
-    params["ids"] = ids[0] if one else list(ids)
     return kept_statement(records, key, (co_table, clause), build), params
 
 
