@@ -460,6 +460,25 @@ def test_undeclared_fields_fail_at_evaluation_without_schema(text: str) -> None:
     assert info.value.node is not None and info.value.node.startswith("Attribute")
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 60 + "]" * 60, "nested deeper than 50"),
+        ("not " * 80 + "True", "nested deeper than 50"),
+        # An attribute chain is as deep as its links, read or not by the checker.
+        ("user" + ".partner_id" * 60 + ".id", "nested deeper than 50"),
+        ("[" + "1," * 2_500 + "]", "more than 2000 nodes"),
+        ("[" + "user.id," * 1_200 + "]", "more than 2000 nodes"),
+    ],
+    ids=["lists", "not", "attributes", "constants", "attribute nodes"],
+)
+def test_size_and_depth_limits_are_named(text: str, message: str) -> None:
+    for schema in (SCHEMA, None):
+        with pytest.raises(ExpressionError) as info:
+            compile_expression(text, RULE_PROFILE, schema=schema)
+        assert message in str(info.value)
+
+
 def test_hostile_corpus_is_large_enough() -> None:
     assert len(HOSTILE) >= 40
 

@@ -60,8 +60,6 @@ _NUMBERS = (int, float, bool)
 _SIZED = (list, tuple, set, frozenset, dict, str)
 # Host callables and comparisons fail in ordinary ways; those become ExpressionError.
 _EVAL_FAILURES = (TypeError, ValueError, KeyError, IndexError, ArithmeticError)
-# Operators and contexts are tokens of their parent node, not structure: not counted.
-_TOKENS = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
 
 
 class SchemaLookup(Protocol):
@@ -252,11 +250,15 @@ class _Checker:
 
     def __init__(self, text: str, profile: ExprProfile, schema: SchemaLookup | None) -> None:
         self.text, self.profile, self.schema = text, profile, schema
+        self.nodes = 0
 
     def refuse(self, message: str, node: ast.AST, label: str | None = None) -> ExpressionError:
         return _refuse(message, self.text, node, label)
 
-    def check(self, node: ast.expr) -> None:
+    def check(self, node: ast.expr, depth: int = 1) -> None:
+        # The size and depth bounds come first: they keep this recursion, and the
+        # evaluator's over the same tree, within MAX_DEPTH frames.
+        self.measure(node, depth)
         children: list[ast.expr | None] = []
         if isinstance(node, ast.Constant):
             _check_constant(node, self.text)
@@ -272,7 +274,7 @@ class _Checker:
         elif isinstance(node, ast.Name):
             self.name(node)
         elif isinstance(node, ast.Attribute):
-            self.attribute(node)
+            self.attribute(node, depth)
         elif isinstance(node, ast.Call):
             if _dotted(node.func) not in self.profile.functions:
                 for part in ast.walk(node.func):  # name the dunder / ORM method if there is one
@@ -312,7 +314,14 @@ class _Checker:
             raise self.refuse(f"{type(node).__name__} is not allowed in expressions", node)
         for child in children:
             if child is not None:
-                self.check(child)
+                self.check(child, depth + 1)
+
+    def measure(self, node: ast.AST, depth: int) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.refuse(f"expression has more than {MAX_NODES} nodes", node)
+        if depth > MAX_DEPTH:
+            raise self.refuse(f"expression is nested deeper than {MAX_DEPTH}", node)
 
     def name(self, node: ast.Name) -> None:
         if not isinstance(node.ctx, ast.Load):
@@ -320,12 +329,17 @@ class _Checker:
         if node.id.startswith("_") or node.id not in self.profile.names:
             raise self.refuse(f"name {node.id!r} is not allowed here", node)
 
-    def attribute(self, node: ast.Attribute) -> None:
+    def attribute(self, node: ast.Attribute, depth: int) -> None:
         chain: list[ast.Attribute] = []
         root: ast.expr = node
         while isinstance(root, ast.Attribute):
-            chain.insert(0, root)
+            if chain:  # the first link was measured by check()
+                depth += 1
+                self.measure(root, depth)
+            chain.append(root)
             root = root.value
+        self.measure(root, depth + 1)
+        chain.reverse()
         for link in chain:  # dunders first: the most telling message for an attack
             if link.attr.startswith("_") or link.attr in _FORBIDDEN_ATTRS:
                 raise self.refuse(f"attribute {link.attr!r} is not allowed", link)
@@ -481,23 +495,6 @@ class _Evaluator:
         return container[position]  # type: ignore[index]
 
 
-def _measure(tree: ast.Expression, text: str) -> None:
-    """Example: ``_measure(ast.parse("[1]", mode="eval"), "[1]")`` passes silently."""
-    # Iterative on purpose: the checker recurses, so depth must be bounded before it runs.
-    count = 0
-    stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, _TOKENS):
-            continue
-        count += 1
-        if count > MAX_NODES:
-            raise _refuse(f"expression has more than {MAX_NODES} nodes", text, node)
-        if depth > MAX_DEPTH:
-            raise _refuse(f"expression is nested deeper than {MAX_DEPTH}", text, node)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-
-
 def _position(text: str, index: int) -> tuple[int, int]:
     return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1)
 
@@ -549,7 +546,6 @@ def compile_expression(
         raise ExpressionError(message, text=text, node="Expression") from None
     if lead_line > 1 or lead_col:
         _shift(tree, lead_line - 1, lead_col)
-    _measure(tree, text)
     _Checker(text, profile, schema).check(tree.body)
     return CompiledExpression(text, tree, profile)
 

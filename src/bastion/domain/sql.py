@@ -375,15 +375,8 @@ class SqlCompiler:
     def visit_compare(
         self, node: Term, field: FieldInfo, model: ModelInfo, col: ColumnElement[object]
     ) -> SqlBool:
-        op = node.operator
-        value = self._bound(node.value)
-        expr = {
-            "<": col < value,
-            "<=": col <= value,
-            ">": col > value,
-            ">=": col >= value,
-        }[op]
-        return self._guarded(col, expr)
+        compare = _COMPARISONS[node.operator]
+        return self._guarded(col, compare(col, self._bound(node.value)))
 
     def visit_in(
         self, node: Term, field: FieldInfo, model: ModelInfo, col: ColumnElement[object]
@@ -507,6 +500,13 @@ def _all_ids(values: tuple[object, ...]) -> bool:
     """``in`` values that are all ids (no False or None, which match unlinked rows)."""
     return bool(values) and all(v is not False and v is not None for v in values)
 
+
+_COMPARISONS: dict[str, Callable[[ColumnElement[object], object], SqlBool]] = {
+    "<": lambda col, value: col < value,
+    "<=": lambda col, value: col <= value,
+    ">": lambda col, value: col > value,
+    ">=": lambda col, value: col >= value,
+}
 
 _TERM_VISITORS = {
     "=": SqlCompiler.visit_eq,
