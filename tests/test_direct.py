@@ -276,6 +276,64 @@ def test_an_expanding_parameter_keeps_sqlalchemys_path(shared: tuple[Registry, W
     assert sorted(row[0] for row in got) == made[1:]
 
 
+def test_a_window_written_into_the_text_runs_direct_with_sqlalchemys_rows(
+    shared: tuple[Registry, World],
+) -> None:
+    """A search's offset and limit are written into the text at execution
+    (``literal_execute``): one kept statement, a text per window, the rows SQLAlchemy
+    gives; the texts kept per statement are bounded."""
+    registry, _world = shared
+    window = {"offset": sa.bindparam("o", type_=sa.Integer, literal_execute=True)}
+    statement = kept(
+        sa.select(PROBE.c.id)
+        .where(PROBE.c.id >= FIRST)
+        .order_by(PROBE.c.id)
+        .offset(window["offset"])
+        .limit(sa.bindparam("n", type_=sa.Integer, literal_execute=True))
+    )
+    with registry.engine.connect() as conn, conn.begin() as transaction:
+        made = list(conn.scalars(sa.insert(PROBE).returning(PROBE.c.id), [{}] * 6))
+        assert direct.runs_direct(conn, statement) == runs_direct_on(registry)
+        windows = [(0, 2), (1, 3), (4, 5), (0, 2), *((k, 1) for k in range(direct.MAX_TEXTS))]
+        got = [
+            [
+                row[0]
+                for row in direct.fetch_all(conn, statement, {"first": made[0], "o": o, "n": n})
+            ]
+            for o, n in windows
+        ]
+        with through_sqlalchemy(registry):
+            expected = [
+                list(conn.scalars(statement, {"first": made[0], "o": o, "n": n}))
+                for o, n in windows
+            ]
+        transaction.rollback()
+    assert got == expected
+    assert got[:4] == [made[0:2], made[1:4], made[4:6], made[0:2]]
+    form = direct._FORMS[statement]
+    if runs_direct_on(registry):
+        assert form is not None and len(form.texts) == direct.MAX_TEXTS
+        assert any("LIMIT 3 OFFSET 1" in text for text in form.texts.values())
+
+
+@pytest.mark.parametrize(
+    "window", [{"limit": "2"}, {"limit": -1}, {"limit": True}, {"offset": 1.5}]
+)
+def test_a_window_is_an_integer_or_refused_before_any_sql(
+    shared: tuple[Registry, World], window: dict[str, object]
+) -> None:
+    registry, world = shared
+    (name,) = window
+    with rolled_back(registry) as env:
+        orders = env.with_user(world.portal)["sale.order"]
+        for call in (
+            orders.search,
+            lambda domain, **kw: orders.search_read(domain, ["name"], **kw),
+        ):
+            with pytest.raises(ValueError, match=f"{name} must be a non-negative integer"):
+                call([], **window)  # type: ignore[operator]
+
+
 # -- the ORM's answers ---------------------------------------------------------------------
 def answers(env: Environment, world: World) -> list[object]:
     """A user's list page, pager, search and checks of their own, another customer's

@@ -17,7 +17,9 @@ Whenever SQLAlchemy would do more than that, the statement goes through SQLAlche
 another driver, no transaction open or one SQLAlchemy holds inactive, execution events
 listened to (the tests' and the bench's statement logs), statement logging on, a
 parameter SQLAlchemy would refuse, or a compiled form this path does not reproduce
-(positional or expanding parameters, escaped names).
+(positional or expanding parameters, escaped names). Parameters SQLAlchemy writes into
+the text at execution (``literal_execute``: a search's offset and limit) are rendered
+by SQLAlchemy too, once per set of their values.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ Processor = Callable[[Any], Any]
 
 # Per kept statement, its form for the driver (None: not worked out yet). Weak: a
 # statement goes when its security version's memo does.
+# Texts kept per form, one per set of values written into it (offset and limit): the
+# offsets come from callers, paging through a list.
+MAX_TEXTS = 64
 _FORMS: weakref.WeakKeyDictionary[sa.Select[Any], _Form | None] = weakref.WeakKeyDictionary()
 _LOGGER = logging.getLogger("sqlalchemy.engine.Engine")
 
@@ -42,12 +47,15 @@ _LOGGER = logging.getLogger("sqlalchemy.engine.Engine")
 @dataclass
 class _Form:
     dialect: sa.Dialect
-    compiled: sa.Compiled | None  # None: this path does not apply to the statement
+    compiled: sa.sql.compiler.SQLCompiler | None  # None: this path does not apply to it
     text: str = ""
     binds: dict[str, Processor] = field(default_factory=dict)
     columns: list[sa.types.TypeEngine[Any]] = field(default_factory=list)
     # Per result column, its conversion; None until the first description is seen.
     results: list[Processor | None] | None = None
+    # The parameters written into the text at execution, and the texts so written.
+    literal: tuple[str, ...] = ()
+    texts: dict[tuple[object, ...], str] = field(default_factory=dict)
 
 
 def register(statement: sa.Select[Any]) -> None:
@@ -64,7 +72,7 @@ def fetch_all(
     if form is not None and _plain(connection):
         values = _values(form, params)
         if values is not None:
-            return _run(connection, form, values)
+            return _run(connection, form, _text(form, values), values)
     return connection.execute(statement, params).all()
 
 
@@ -97,20 +105,17 @@ def _compile(statement: sa.Select[Any], dialect: sa.Dialect) -> _Form:
         return _Form(dialect, None)
     compiled = statement.compile(dialect=dialect)
     assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
-    if (
-        compiled.positional
-        or compiled.literal_execute_params
-        or compiled.post_compile_params
-        or compiled.escaped_bind_names
-    ):
+    if compiled.positional or compiled.post_compile_params or compiled.escaped_bind_names:
         return _Form(dialect, None)
+    literal = compiled.literal_execute_params
     binds: dict[str, Processor] = {}
     for bind, name in compiled.bind_names.items():
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
+        if processor is not None and bind not in literal:
             binds[name] = processor
     columns = [column.type for column in statement.selected_columns]
-    return _Form(dialect, compiled, compiled.string, binds, columns)
+    names = tuple(sorted(compiled.bind_names[bind] for bind in literal))
+    return _Form(dialect, compiled, compiled.string, binds, columns, literal=names)
 
 
 def _plain(connection: sa.Connection) -> bool:
@@ -154,18 +159,37 @@ def _values(form: _Form, params: Mapping[str, object]) -> dict[str, Any] | None:
     return values
 
 
-def _run(connection: sa.Connection, form: _Form, values: dict[str, Any]) -> Sequence[Sequence[Any]]:
+def _text(form: _Form, values: dict[str, Any]) -> str:
+    """The text to send with ``values``, from which the parameters written into it are
+    taken out."""
+    if not form.literal:
+        return form.text
+    key = tuple(values[name] for name in form.literal)
+    text = form.texts.get(key)
+    if text is None:
+        assert form.compiled is not None
+        text = form.compiled.construct_expanded_state(values).statement
+        if len(form.texts) < MAX_TEXTS:
+            form.texts[key] = text
+    for name in form.literal:
+        del values[name]
+    return text
+
+
+def _run(
+    connection: sa.Connection, form: _Form, text: str, values: dict[str, Any]
+) -> Sequence[Sequence[Any]]:
     driver = connection.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     cursor = driver.cursor()
     try:
-        cursor.execute(form.text, values)
+        cursor.execute(text, values)
         rows = cursor.fetchall()
         results = form.results
         if results is None:
             results = form.results = _result_processors(form, cursor)
     except psycopg.Error as error:
-        raise _translated(connection, form, values, error, cursor) from error
+        raise _translated(connection, text, values, error, cursor) from error
     finally:
         cursor.close()
     if not any(results):
@@ -192,7 +216,7 @@ def _result_processors(form: _Form, cursor: psycopg.Cursor[Any]) -> list[Process
 
 def _translated(
     connection: sa.Connection,
-    form: _Form,
+    text: str,
     values: Mapping[str, Any],
     error: psycopg.Error,
     cursor: psycopg.Cursor[Any],
@@ -205,7 +229,7 @@ def _translated(
     if lost:
         connection.invalidate(error)
     translated = sa.exc.DBAPIError.instance(
-        form.text,
+        text,
         values,
         error,
         psycopg.Error,
