@@ -316,6 +316,30 @@ def test_a_window_written_into_the_text_runs_direct_with_sqlalchemys_rows(
         assert any("LIMIT 3 OFFSET 1" in text for text in form.texts.values())
 
 
+def test_a_search_window_is_written_into_the_text_on_postgresql_only(
+    shared: tuple[Registry, World],
+) -> None:
+    """PostgreSQL settles on a generic plan for a text with its LIMIT written in; SQLite
+    plans at prepare time, where a written LIMIT chose a slower plan (crud._window_param)."""
+    registry, world = shared
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    with rolled_back(registry) as env:
+        orders = env.with_user(world.portal)["sale.order"]
+        every = orders.search([]).ids
+        sa.event.listen(registry.engine, "before_cursor_execute", record)
+        try:
+            found = orders.search([], offset=1, limit=7)
+        finally:
+            sa.event.remove(registry.engine, "before_cursor_execute", record)
+    assert found.ids == every[1:8]
+    (search,) = [text for text in sent if "LIMIT" in text]
+    assert ("LIMIT 7 OFFSET 1" in search) == (registry.dialect == "postgresql")
+
+
 @pytest.mark.parametrize(
     "window", [{"limit": "2"}, {"limit": -1}, {"limit": True}, {"offset": 1.5}]
 )

@@ -46,15 +46,18 @@ OPERATIONS = ("read", "write", "create", "unlink")
 RESERVED = frozenset({"id"})
 
 
-def _window_param(name: str) -> sa.BindParameter[int]:
-    """The offset or limit of a search, written into the SQL at execution (one kept
-    statement still serves every window). As a parameter, PostgreSQL planned it again
-    at every execution: the plan for an unknown LIMIT estimates a tenth of the rows and
-    costs more than the plan for 80, so a prepared list statement never settled on its
-    generic plan, where hand-written SQL with its LIMIT 80 does (0.09 ms of a 0.6 ms
-    list page at 10k, docs/performance.md). The values are checked integers, rendered
-    by SQLAlchemy's Integer literal."""
-    return sa.bindparam(name, type_=sa.Integer, literal_execute=True)
+def _window_param(records: Model, name: str) -> sa.BindParameter[int]:
+    """The offset or limit of a search: on PostgreSQL written into the SQL at execution
+    (one kept statement still serves every window). As a parameter, PostgreSQL planned
+    it again at every execution: the plan for an unknown LIMIT estimates a tenth of the
+    rows and costs more than the plan for 80, so a prepared list statement never settled
+    on its generic plan, where hand-written SQL with its LIMIT 80 does (0.1 ms of a 0.6
+    ms list page at 10k, docs/performance.md). The values are checked integers, rendered
+    by SQLAlchemy's Integer literal. SQLite plans a statement once, when its driver
+    prepares it, and with the value written in it took another plan for the internal
+    task list, eight times slower at 100k: there the window stays a parameter."""
+    written = records.env.cr.dialect.name == "postgresql"
+    return sa.bindparam(name, type_=sa.Integer, literal_execute=written)
 
 
 def _window_value(name: str, value: object) -> int:
@@ -441,9 +444,9 @@ def search_select(
             .order_by(*order_clauses(terms, table))
         )
         if offset:
-            query = query.offset(_window_param(OFFSET))
+            query = query.offset(_window_param(records, OFFSET))
         if limit is not None:
-            query = query.limit(_window_param(LIMIT))
+            query = query.limit(_window_param(records, LIMIT))
         return query
 
     params = _window(where, offset, limit)
@@ -481,7 +484,7 @@ def search_count(records: Model, domain: Sequence[object] | str, *, limit: int |
     def build() -> sa.Select[Any]:
         inner = sa.select(table.c.id).where(where.clause)
         if limit is not None:
-            inner = inner.limit(_window_param(LIMIT))
+            inner = inner.limit(_window_param(records, LIMIT))
         return sa.select(sa.func.count()).select_from(inner.subquery())
 
     if is_empty(domain):
