@@ -283,12 +283,11 @@ def test_a_window_written_into_the_text_runs_direct_with_sqlalchemys_rows(
     (``literal_execute``): one kept statement, a text per window, the rows SQLAlchemy
     gives; the texts kept per statement are bounded."""
     registry, _world = shared
-    window = {"offset": sa.bindparam("o", type_=sa.Integer, literal_execute=True)}
     statement = kept(
         sa.select(PROBE.c.id)
         .where(PROBE.c.id >= FIRST)
         .order_by(PROBE.c.id)
-        .offset(window["offset"])
+        .offset(sa.bindparam("o", type_=sa.Integer, literal_execute=True))
         .limit(sa.bindparam("n", type_=sa.Integer, literal_execute=True))
     )
     with registry.engine.connect() as conn, conn.begin() as transaction:

@@ -432,7 +432,8 @@ def search_select(
 ) -> tuple[sa.Select[Any], dict[str, object]]:
     """The search as a SELECT of ``id`` and ``columns`` and its parameters: the user's
     domain and read rules in its WHERE, in the requested order and window (the offset
-    and limit are parameters, so that the statement of an empty domain is kept)."""
+    and limit are parameters, so that the statement of an empty domain is kept; on
+    PostgreSQL they are written into its text at execution, see ``_window_param``)."""
     table = records._spec.table
     where = search_clause(records, domain, table)
     terms = order_terms(records, order)

@@ -35,11 +35,11 @@ import sqlalchemy as sa
 
 Processor = Callable[[Any], Any]
 
-# Per kept statement, its form for the driver (None: not worked out yet). Weak: a
-# statement goes when its security version's memo does.
 # Texts kept per form, one per set of values written into it (offset and limit): the
 # offsets come from callers, paging through a list.
 MAX_TEXTS = 64
+# Per kept statement, its form for the driver (None: not worked out yet). Weak: a
+# statement goes when its security version's memo does.
 _FORMS: weakref.WeakKeyDictionary[sa.Select[Any], _Form | None] = weakref.WeakKeyDictionary()
 _LOGGER = logging.getLogger("sqlalchemy.engine.Engine")
 
