@@ -16,6 +16,10 @@
   first time in the security version (``rule_domain`` and ``rule_sql``; another
   customer's user came first), median over ``new users``: what a user's first
   request pays, the cold compile of issue 3;
+- ``security state load ms``: loading a security version (groups, access rights,
+  rules and their texts compiled), as each worker does after any security change,
+  median of ``REPEATS``; the users' groups are read as users are seen, and ``a user's
+  groups ms`` is that read, for a user seen first in the version;
 - ``empty transaction ms``: a transaction that does nothing (the pool's checkout,
   BEGIN and the statement that reads the security and values versions, one round trip
   on PostgreSQL, then COMMIT): what every call pays beyond a hand-written query's own
@@ -40,7 +44,7 @@ from generate import BenchUser, Fixture
 from workloads import BastionEngine, StatementLog
 
 from bastion import Registry
-from bastion.security.state import RuleDef, compile_rule_text
+from bastion.security.state import RuleDef, SecurityState, compile_rule_text
 
 if TYPE_CHECKING:
     from bastion.orm.environment import Environment
@@ -69,6 +73,7 @@ def micro_benchmarks(registry: Registry, fixture: Fixture, log: StatementLog) ->
 
     figures.update(_compile_after_a_rule_change(registry, fixture))
     figures.update(_compile_for_new_users(registry, fixture))
+    figures.update(_security_state_load(registry, fixture))
 
     # What every call pays beyond its statements: the pool's checkout, BEGIN with the
     # statement reading the security and values versions, the COMMIT.
@@ -200,4 +205,24 @@ def _compile_for_new_users(registry: Registry, fixture: Fixture) -> dict[str, fl
     return {
         "compile 20 rules, new user ms": statistics.median(samples) * 1000,
         "new users": float(len(samples)),
+    }
+
+
+def _security_state_load(registry: Registry, fixture: Fixture) -> dict[str, float]:
+    """A security version loaded, and a user's groups read into it, each in a
+    transaction of its own (nothing of the user in its record cache)."""
+    engine = BastionEngine(registry, fixture.users["portal"])
+    loads, reads = [], []
+    for _ in range(REPEATS):
+        with engine.env() as env:
+            t0 = time.perf_counter()
+            state = SecurityState.load(env)
+            loads.append(time.perf_counter() - t0)
+        with engine.env() as env:
+            t0 = time.perf_counter()
+            state.closure_of(env, env.uid)
+            reads.append(time.perf_counter() - t0)
+    return {
+        "security state load ms": statistics.median(loads) * 1000,
+        "a user's groups ms": statistics.median(reads) * 1000,
     }

@@ -30,6 +30,7 @@ from bastion import (
     ValidationError,
 )
 from bastion.domain.sql import RuleSql
+from bastion.security.state import kept_rule_text
 from test_security_scenarios import (
     ADDONS_PATH,
     add_acl,
@@ -618,6 +619,71 @@ def test_security_changes_reach_other_registries(
         second.dispose()
 
 
+def test_users_groups_are_read_when_asked_for_and_follow_other_workers(
+    make_registry: Callable[..., Registry],
+) -> None:
+    """A security state reads a user's groups the first time they are asked for, in
+    one statement, and keeps them for the version: a database's users are many, and
+    loading a state no longer reads them all. A group given in another worker reaches
+    this one's next transaction, although it kept the user's groups before."""
+    first = make_registry("test_catalog")
+    with first.transaction() as env:
+        portal_id = portal_user(env, "portal").id
+        reader = new_group(env, "readers of a")
+        add_rule(env, "test.item", "[('name', '=', 'a')]", reader)
+        items(env, "a", "b")
+    second = Registry(first.url, addons_path=ADDONS_PATH)
+    try:
+        with second.transaction() as env:
+            state = second.security.state(env)
+            assert ("groups", portal_id) not in state.memo
+            assert visible(env, portal_id) == ["a", "b"]
+            kept = state.memo[("groups", portal_id)]
+            assert reader.id not in kept
+            statements: list[str] = []
+
+            def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+                statements.append(statement)
+
+            sa.event.listen(second.engine, "before_cursor_execute", record)
+            try:
+                assert state.closure_of(env, portal_id) == state.closure_of(env, portal_id)
+            finally:
+                sa.event.remove(second.engine, "before_cursor_execute", record)
+            assert statements == []  # kept for the version
+        with first.transaction() as env:
+            env["res.users"].browse(portal_id).write({"group_ids": [Command.link(reader.id)]})
+        with second.transaction() as env:
+            assert second.security.state(env) is not state
+            assert visible(env, portal_id) == ["a"]
+    finally:
+        second.dispose()
+
+
+def test_groups_read_while_users_are_written_stay_in_the_transaction(
+    make_registry: Callable[..., Registry],
+) -> None:
+    """A write of users announces itself before its SQL and is accounted for after its
+    checks: groups read in between are the transaction's own, uncommitted. They are
+    not kept in the state other transactions share, so a rollback leaves nothing."""
+    reg = make_registry("test_catalog")
+    with reg.transaction() as env:
+        portal_id = portal_user(env, "portal").id
+        extra = new_group(env, "extra").id
+    with reg.transaction() as env:
+        shared = reg.security.state(env)
+    with pytest.raises(Boom), reg.transaction() as env:
+        assert reg.security.state(env) is shared
+        reg.security.changing(env, "res.users")  # as bastion.orm.writes does
+        links = reg.relation_table("res_groups_users_rel")
+        env.cr.execute(sa.insert(links).values(uid=portal_id, gid=extra))
+        assert extra in shared.closure_of(env, portal_id)  # its own view
+        raise Boom
+    with reg.transaction() as env:
+        assert reg.security.state(env) is shared
+        assert extra not in shared.closure_of(env, portal_id)
+
+
 def test_rolled_back_security_changes_do_not_leak(
     make_registry: Callable[..., Registry],
 ) -> None:
@@ -794,6 +860,30 @@ def test_a_security_change_keeps_the_sql_of_the_rules_it_leaves_alone(env: Envir
     assert env["test.item"].with_user(second).search([]).ids == mine.ids
 
 
+def test_a_security_change_keeps_the_compiled_texts_of_the_rules_it_leaves_alone(
+    env: Environment,
+) -> None:
+    """A security version is loaded after every change of the configuration; the rules
+    it leaves alone keep their compiled text, an edited one is compiled anew and
+    applies."""
+    portal = portal_user(env, "kept")
+    items(env, "a", "b")
+    rule = add_rule(env, "test.item", "[('name', '=', 'a')]", env.ref("base.group_portal"))
+    security = env.registry.security
+
+    def compiled() -> dict[int, object]:
+        return {r.id: r.expression for r in security.state(env).rules["test.item"]}
+
+    before = compiled()
+    assert visible(env, portal) == ["a"]
+    add_rule(env, "res.partner", "[('id', '!=', 0)]", env.ref("base.group_user"))
+    after = compiled()
+    assert after[rule.id] is before[rule.id]
+    rule.write({"domain_force": "[('name', '=', 'b')]"})
+    assert compiled()[rule.id] is not before[rule.id]
+    assert visible(env, portal) == ["b"]
+
+
 def test_an_addon_loaded_into_the_registry_builds_the_rules_sql_anew(tmp_path: Path) -> None:
     """What is kept of the rules is built from the models: an addon that extends them
     (contacts extends res.partner, whose table is built again) starts it anew, so the
@@ -814,9 +904,13 @@ def test_an_addon_loaded_into_the_registry_builds_the_rules_sql_anew(tmp_path: P
 
         before = partner_rule_sql()
         assert partner_rule_sql() is before  # kept while the models stay as they are
+        text = "[('partner_id.parent_id', '=', user.partner_id.id)]"
+        compiled = kept_rule_text(registry, text)
+        assert kept_rule_text(registry, text) is compiled
         registry.install("contacts")
         after = partner_rule_sql()
         assert after is not before
+        assert kept_rule_text(registry, text) is not compiled
         with registry.transaction() as env:
             partners = env.with_user(user.id)["res.partner"]
             assert sorted(partners.search([]).mapped("name")) == [

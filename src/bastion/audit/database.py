@@ -22,6 +22,7 @@ from bastion.auth.passwords import verify_password
 from bastion.domain import FALSE, TRUE
 from bastion.security.groups import USER_TYPES, closure
 from bastion.security.policy import SecurityPolicy
+from bastion.security.state import direct_groups
 
 from .isolation import Leak, build_samples, data_layer_leaks, leak_rows, simulated_customers
 from .portal_fields import internal_looking_fields
@@ -80,8 +81,9 @@ def _user_type_mix(su: Environment, state: SecurityState) -> list[DbFinding]:
     through SQL, or a database from elsewhere, could still hold one)."""
     types = {x: state.group_id(x) for x in USER_TYPES}
     rows = []
-    for uid in state.user_groups:
-        held = [x for x, gid in types.items() if gid is not None and gid in state.closure_of(uid)]
+    for uid, direct in direct_groups(su).items():  # every user: inactive ones too
+        groups = closure(state.groups.implied, direct)
+        held = [x for x, gid in types.items() if gid is not None and gid in groups]
         if len(held) > 1:
             rows.append(f"res.users({uid}): {', '.join(held)}")
     if not rows:

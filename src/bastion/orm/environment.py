@@ -95,6 +95,9 @@ class Transaction:
         # Set once this transaction wrote users or companies: from then on what it reads
         # of them is its own (maybe never committed), not the security version's.
         self.companies_written = False
+        # Set once this transaction started writing users or groups: the users' groups
+        # it reads may be its own from then on (bastion.security.state).
+        self.groups_written = False
         # The committed version of the user values bound into rules (see
         # bastion.security.rule_values), and the memo of those values this transaction
         # uses: None until first asked for; shared by the transactions of one version

@@ -106,16 +106,16 @@ def explain(
     policy = _policy(env)
     state = policy.state(mine)
     found = Explanation(login, model, operation, record_id)
-    direct = state.user_groups.get(int(user.id), ())
+    direct = state.direct_groups_of(mine, int(user.id))
     graph = state.groups
-    for gid in sorted(state.closure_of(int(user.id)), key=lambda g: graph.names.get(g, "")):
+    for gid in sorted(state.closure_of(mine, int(user.id)), key=lambda g: graph.names.get(g, "")):
         chain = implication_path(graph.implied, direct, gid)
         found.groups.append(
             GroupReason(
                 graph.names.get(gid, str(gid)), tuple(graph.names.get(g, "?") for g in chain)
             )
         )
-    groups = state.closure_of(int(user.id))
+    groups = state.closure_of(mine, int(user.id))
     for row in state.access.get(model, ()):
         applies = row.group_id is None or row.group_id in groups
         found.access_rows.append(

@@ -51,7 +51,7 @@ def access_matrix(
     assert isinstance(policy, SecurityPolicy)
     state = policy.state(env(su=True))
     if user is not None:
-        groups = state.closure_of(int(user.id))
+        groups = state.closure_of(env, int(user.id))
     else:
         xmlid = USER_TYPES.get(str(user_type))
         gid = state.group_id(xmlid) if xmlid else None

@@ -58,6 +58,8 @@ WATCHED: dict[str, frozenset[str] | None] = {
     "ir.rule": None,
     "ir.model.data": None,
 }
+# The models whose writes may change a user's groups (``res_groups_users_rel``).
+GROUP_SOURCES = frozenset({"res.users", "res.groups"})
 # The rule profile's free names that come from the environment's companies.
 COMPANY_NAMES = frozenset({"company_id", "company_ids"})
 NO_NAMES: frozenset[str] = frozenset()  # a rule that does not compile reads nothing
@@ -119,8 +121,11 @@ class SecurityPolicy:
         """Before a create, write or unlink of ``model``: the rule values this
         transaction binds from now on may come from its own uncommitted writes, so
         they must not go into the memo other transactions share (the checks of the
-        write itself bind some)."""
+        write itself bind some); nor, for users and groups, the users' groups it reads
+        into the shared security state."""
         txn = env.transaction
+        if model in GROUP_SOURCES:
+            txn.groups_written = True
         if txn.security_local is None and self.state(env).sources.reads_from(model):
             txn.rule_memo, txn.rule_memo_private = None, True
 
@@ -185,7 +190,7 @@ class SecurityPolicy:
         if txn.security_local is not None:
             local = txn.security_local.get("state")
             if local is None:
-                local = SecurityState.load(env)
+                local = SecurityState.load(env, private=True)
                 txn.security_local["state"] = local
             assert isinstance(local, SecurityState)
             return local
@@ -214,7 +219,7 @@ class SecurityPolicy:
         key = ("acl", env.uid, env.grants, model, operation)
         found = state.memo.get(key)
         if found is None:
-            groups = state.closure_of(env.uid)
+            groups = state.closure_of(env, env.uid)
             found = any(
                 operation in row.perms and (row.group_id is None or row.group_id in groups)
                 for row in state.access.get(model, ())
@@ -259,7 +264,7 @@ class SecurityPolicy:
     def user_in(self, env: Environment, groups_spec: str) -> bool:
         """Odoo's group expression: ``"a,b"`` is a OR b, ``"!a"`` is NOT a."""
         state = self.state(env)
-        mine = state.closure_of(env.uid)
+        mine = state.closure_of(env, env.uid)
         positives: list[str] = []
         for item in (part.strip() for part in groups_spec.split(",")):
             if not item:
@@ -311,7 +316,7 @@ class SecurityPolicy:
     ) -> tuple[list[RuleDef], list[RuleDef]]:
         """(global rules, group rules of the user's groups) for ``operation``."""
         state = self.state(env)
-        mine = state.closure_of(env.uid)
+        mine = state.closure_of(env, env.uid)
         rules = [r for r in state.rules.get(model, ()) if operation in r.perms]
         return (
             [r for r in rules if r.is_global],
@@ -405,7 +410,7 @@ class SecurityPolicy:
         if not env.grants:
             return True  # model_allowed said yes, or the caller checked it
         state = self.state(env)
-        groups = state.closure_of(env.uid)
+        groups = state.closure_of(env, env.uid)
         return any(
             operation in row.perms and (row.group_id is None or row.group_id in groups)
             for row in state.access.get(model, ())

@@ -1,7 +1,7 @@
 """The security configuration of a database, loaded once per version and cached.
 
 >>> config = SecurityState.load(env)          # doctest: +SKIP
->>> config.closure_of(uid)                    # effective groups of a user
+>>> config.closure_of(env, uid)               # effective groups of a user
 
 Everything here is read as superuser, so nothing is filtered by the rules it serves.
 A version token in the database changes whenever groups, access rights, rules or
@@ -11,6 +11,7 @@ never used for another.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -70,6 +71,28 @@ def compile_rule_text(registry: ModelRegistry, text: str) -> CompiledExpression:
     return compile_expression(text, RULE_PROFILE, schema=RegistrySchema(registry))
 
 
+# registry -> (schema generation, rule text -> its compiled form)
+_COMPILED: weakref.WeakKeyDictionary[ModelRegistry, tuple[int, dict[str, CompiledExpression]]] = (
+    weakref.WeakKeyDictionary()
+)
+MAX_COMPILED = 4096
+
+
+def kept_rule_text(registry: ModelRegistry, text: str) -> CompiledExpression:
+    """``compile_rule_text``, kept while the models stay as they are: a security
+    version is loaded after every change (a user given a group), and its rules are
+    nearly all the previous version's. A text that does not compile raises each time."""
+    generation, kept = _COMPILED.get(registry, (-1, {}))
+    if generation != registry.schema_generation or len(kept) >= MAX_COMPILED:
+        kept = {}
+        _COMPILED[registry] = (registry.schema_generation, kept)
+    found = kept.get(text)
+    if found is None:
+        found = compile_rule_text(registry, text)
+        kept[text] = found
+    return found
+
+
 @dataclass(frozen=True)
 class GroupGraph:
     """Groups, their implications, names and XML ids (all of them: a small table)."""
@@ -109,12 +132,17 @@ class SecurityState:
     groups: GroupGraph
     access: dict[str, list[AccessRow]]
     rules: dict[str, list[RuleDef]]
-    user_groups: dict[int, tuple[int, ...]]
     sources: ValueSources  # what the rules' user values are read from
+    # A transaction's own state (it changed security data), never shared.
+    private: bool = False
     memo: dict[object, object] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, env: Environment) -> SecurityState:
+    def load(cls, env: Environment, *, private: bool = False) -> SecurityState:
+        """Groups, access rights and rules; users' groups are read as they are asked
+        for (:meth:`direct_groups_of`): a database has many users, few of them active
+        in one version (with 10,000 users, reading all their groups made a load take
+        140 ms instead of 5, docs/performance.md)."""
         su = env(su=True)
         registry = env.registry
         groups = GroupGraph.load(su)
@@ -129,7 +157,7 @@ class SecurityState:
         for rule in su["ir.rule"].search([]):
             text = str(rule.domain_force or "[]")
             try:
-                compiled: CompiledExpression | None = compile_rule_text(registry, text)
+                compiled: CompiledExpression | None = kept_rule_text(registry, text)
             except Exception:  # noqa: BLE001 - a rule that no longer compiles denies
                 compiled = None
             model = str(rule.model_id.model)
@@ -146,16 +174,38 @@ class SecurityState:
             )
         every = [rule for model_rules in rules.values() for rule in model_rules]
         sources = ValueSources.of_rules(every, registry)
-        return cls(groups, access, rules, direct_groups(su), sources)
+        return cls(groups, access, rules, sources, private)
 
-    def closure_of(self, uid: int) -> frozenset[int]:
+    def direct_groups_of(self, env: Environment, uid: int) -> tuple[int, ...]:
+        """The groups given to ``uid`` directly, read in ``env``'s transaction the
+        first time they are asked for, and kept for the version.
+
+        A transaction reads what was committed when it started or later, never older:
+        what it keeps in a shared state is at least as new as the state's version. Only
+        transactions that started before a newer version can see those groups, as if
+        they had started a moment later. Nothing is kept from a transaction that has
+        begun writing users or groups (its write runs before its checks end and it
+        gets a private state), so that uncommitted groups never reach another one.
+        """
+        key = ("groups", uid)
+        found = self.memo.get(key)
+        if isinstance(found, tuple):
+            return found
+        read = direct_groups(env, [uid]).get(uid, ())
+        if self.private or not env.transaction.groups_written:
+            self.memo[key] = read
+        return read
+
+    def closure_of(self, env: Environment, uid: int) -> frozenset[int]:
+        """The effective groups of ``uid``: its own and all they imply."""
         key = ("closure", uid)
         found = self.memo.get(key)
-        if found is None:
-            found = closure(self.groups.implied, self.user_groups.get(uid, ()))
-            self.memo[key] = found
-        assert isinstance(found, frozenset)
-        return found
+        if isinstance(found, frozenset):
+            return found
+        effective = closure(self.groups.implied, self.direct_groups_of(env, uid))
+        if ("groups", uid) in self.memo:
+            self.memo[key] = effective
+        return effective
 
     def group_id(self, xmlid: str) -> int | None:
         return self.groups.xmlids.get(xmlid)
