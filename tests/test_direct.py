@@ -410,6 +410,55 @@ def test_every_user_gets_the_same_answers_through_either_path(
     assert direct_answers == sqlalchemy_answers
 
 
+def test_a_rules_list_of_values_is_spelled_out_and_runs_direct(
+    shared: tuple[Registry, World],
+) -> None:
+    """A rule's ``in`` of plain values (as the portal's invoices, ``move_type in
+    (...)``) is one parameter per value, not one expanding parameter: the statements
+    kept under it run through the driver on PostgreSQL, with SQLAlchemy's answers, and
+    customer B's user still sees none of A's orders."""
+    registry, world = shared
+    with registry.transaction() as env:
+        rule = env["ir.rule"].create(
+            {
+                "name": "orders in one of the states",
+                "model_id": int(env["ir.model"].search([("model", "=", "sale.order")]).id),
+                "domain_force": "[('state', 'in', ('draft', 'sent', 'sale', 'cancel'))]",
+            }
+        )
+    try:
+        with rolled_back(registry) as env:
+            users = [world.portal, world.rep, portal_of_customer_b(env, world)]
+            for uid in users:
+                answers(env.with_user(uid), world)  # each user's statements kept
+            statements: list[sa.Select[Any]] = []
+
+            def record(_conn: Any, clause: object, *_args: Any) -> None:
+                if isinstance(clause, sa.Select):
+                    statements.append(clause)
+
+            sa.event.listen(registry.engine, "before_execute", record)
+            answers(env.with_user(world.portal), world)
+            sa.event.remove(registry.engine, "before_execute", record)
+            dialect = registry.engine.dialect
+            listing = [
+                s for s in statements if "sale_order.state IN" in str(s.compile(dialect=dialect))
+            ]
+            assert listing, "the rule is in the portal user's statements"
+            ran_direct = [direct.runs_direct(env.cr, s) for s in listing]
+            direct_answers = [answers(env.with_user(uid), world) for uid in users]
+            with through_sqlalchemy(registry):
+                sqlalchemy_answers = [answers(env.with_user(uid), world) for uid in users]
+            b_orders = env.with_user(users[2])["sale.order"]
+            assert not set(b_orders.search([]).ids) & set(world.allowed)
+    finally:
+        with registry.transaction() as env:
+            env["ir.rule"].browse(rule.id).unlink()
+    assert direct_answers == sqlalchemy_answers
+    assert ran_direct.count(True) >= (4 if runs_direct_on(registry) else 0)
+    assert any(ran_direct) == runs_direct_on(registry)
+
+
 def test_another_customers_portal_user_is_refused_through_the_direct_path(
     shared: tuple[Registry, World],
 ) -> None:

@@ -33,6 +33,8 @@ SqlBool = ColumnElement[bool]
 Restriction = Callable[[ModelInfo], "Node | None"]
 
 LIKE_ESCAPE = "\\"
+# The longest list of values a rule's ``in`` spells out as parameters (see _members).
+MAX_SPELLED_OUT = 32
 T = TypeVar("T")
 
 
@@ -162,6 +164,21 @@ class SqlCompiler:
     def _bound_all(self, values: object) -> list[object]:
         assert isinstance(values, tuple)
         return [self._bound(value) for value in values]
+
+    def _members(self, col: ColumnElement[object], values: tuple[object, ...]) -> list[object]:
+        """An ``in`` term's values for ``col.in_()``. In a rule's SQL (a template, with
+        slots) each one is a parameter of its own: SQLAlchemy makes a list of plain
+        values one expanding parameter, rendered again at each execution, and a
+        statement holding one cannot run through the driver directly
+        (``bastion.orm.direct``; a portal user's invoices, ``move_type in (...)``). A
+        rule's list is short and the same for every user of its shape."""
+        bound = self._bound_all(values)
+        if not self.slot_prefix or len(bound) > MAX_SPELLED_OUT:
+            return bound
+        return [
+            value if isinstance(value, sa.BindParameter) else sa.bindparam(None, value, col.type)
+            for value in bound
+        ]
 
     def _field(self, model: ModelInfo, name: str) -> FieldInfo:
         field = model.field_info(name)
@@ -388,7 +405,7 @@ class SqlCompiler:
             values = [v for v in node.value if v is True]
         clauses: list[SqlBool] = []
         if values:
-            clauses.append(self._guarded(col, col.in_(self._bound_all(tuple(values)))))
+            clauses.append(self._guarded(col, col.in_(self._members(col, tuple(values)))))
         if has_false:
             clauses.append(
                 sa.or_(col.is_(None), col == sa.false())
