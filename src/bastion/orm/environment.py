@@ -96,8 +96,10 @@ class Transaction:
         # of them is its own (maybe never committed), not the security version's.
         self.companies_written = False
         # Set once this transaction started writing users or groups: the users' groups
-        # it reads may be its own from then on (bastion.security.state).
+        # it reads may be its own from then on, and so is its security state (the
+        # shared one it copies, the copy; bastion.security.policy).
         self.groups_written = False
+        self.groups_state: tuple[Any, Any] | None = None
         # The committed version of the user values bound into rules (see
         # bastion.security.rule_values), and the memo of those values this transaction
         # uses: None until first asked for; shared by the transactions of one version

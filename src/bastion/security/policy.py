@@ -15,6 +15,7 @@ Decisions, as ODOO-SEMANTICS.md describes them:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import secrets
 from collections.abc import Iterable
@@ -121,8 +122,8 @@ class SecurityPolicy:
         """Before a create, write or unlink of ``model``: the rule values this
         transaction binds from now on may come from its own uncommitted writes, so
         they must not go into the memo other transactions share (the checks of the
-        write itself bind some); nor, for users and groups, the users' groups it reads
-        into the shared security state."""
+        write itself bind some). For users and groups, from now on it gets a security
+        state of its own (see :meth:`state`)."""
         txn = env.transaction
         if model in GROUP_SOURCES:
             txn.groups_written = True
@@ -190,7 +191,7 @@ class SecurityPolicy:
         if txn.security_local is not None:
             local = txn.security_local.get("state")
             if local is None:
-                local = SecurityState.load(env, private=True)
+                local = SecurityState.load(env)
                 txn.security_local["state"] = local
             assert isinstance(local, SecurityState)
             return local
@@ -199,6 +200,15 @@ class SecurityPolicy:
         if shared is None:
             shared = SecurityState.load(env)
             self._shared = {token: shared}  # older versions are never asked for again
+        if txn.groups_written:
+            # Writing users or groups: the groups it reads from now on may be its own,
+            # uncommitted, and so may all that is derived from them. The same
+            # configuration, with a memo of its own.
+            own = txn.groups_state
+            if own is None or own[0] is not shared:
+                own = (shared, dataclasses.replace(shared, memo={}))
+                txn.groups_state = own
+            return cast(SecurityState, own[1])
         return shared
 
     # -- access rights ----------------------------------------------------------------

@@ -133,12 +133,10 @@ class SecurityState:
     access: dict[str, list[AccessRow]]
     rules: dict[str, list[RuleDef]]
     sources: ValueSources  # what the rules' user values are read from
-    # A transaction's own state (it changed security data), never shared.
-    private: bool = False
     memo: dict[object, object] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, env: Environment, *, private: bool = False) -> SecurityState:
+    def load(cls, env: Environment) -> SecurityState:
         """Groups, access rights and rules; users' groups are read as they are asked
         for (:meth:`direct_groups_of`): a database has many users, few of them active
         in one version (with 10,000 users, reading all their groups made a load take
@@ -174,7 +172,7 @@ class SecurityState:
             )
         every = [rule for model_rules in rules.values() for rule in model_rules]
         sources = ValueSources.of_rules(every, registry)
-        return cls(groups, access, rules, sources, private)
+        return cls(groups, access, rules, sources)
 
     def direct_groups_of(self, env: Environment, uid: int) -> tuple[int, ...]:
         """The groups given to ``uid`` directly, read in ``env``'s transaction the
@@ -183,17 +181,16 @@ class SecurityState:
         A transaction reads what was committed when it started or later, never older:
         what it keeps in a shared state is at least as new as the state's version. Only
         transactions that started before a newer version can see those groups, as if
-        they had started a moment later. Nothing is kept from a transaction that has
-        begun writing users or groups (its write runs before its checks end and it
-        gets a private state), so that uncommitted groups never reach another one.
+        they had started a moment later. A transaction writing users or groups is given
+        a state of its own (``SecurityPolicy.state``), so what it reads of its own
+        writes never reaches another one.
         """
         key = ("groups", uid)
         found = self.memo.get(key)
         if isinstance(found, tuple):
             return found
         read = direct_groups(env, [uid]).get(uid, ())
-        if self.private or not env.transaction.groups_written:
-            self.memo[key] = read
+        self.memo[key] = read
         return read
 
     def closure_of(self, env: Environment, uid: int) -> frozenset[int]:
@@ -203,8 +200,7 @@ class SecurityState:
         if isinstance(found, frozenset):
             return found
         effective = closure(self.groups.implied, self.direct_groups_of(env, uid))
-        if ("groups", uid) in self.memo:
-            self.memo[key] = effective
+        self.memo[key] = effective
         return effective
 
     def group_id(self, xmlid: str) -> int | None:
