@@ -341,12 +341,14 @@ def test_a_list_page_names_only_what_the_user_may_read(shared: tuple[Registry, W
         assert {row["partner_id"] for row in rows} == {(customer_a, "Customer A")}
         assert {row["user_id"] for row in rows} == {(world.rep, False)}
         assert rows == reference_read(orders.search([], limit=80, order="date_order desc"), M2O)
-        # a name read beside the page is kept, as a fetch of it would be; the one the
-        # user may not read is not, and asking for it is refused as before
+        # search_read hands back values, not records: it keeps nothing in the cache
+        # (shaping the rows as they come saves filling it to read it back), and the
+        # record's own reads hold the same rules: the name the user may not read is
+        # refused
         first = orders.browse(rows[0]["id"])
         with statements(registry) as again:
             assert first.partner_id.name == "Customer A"
-        assert again == []
+        assert again, "nothing of the page was kept"
         with pytest.raises(AccessError):
             first.user_id.name  # noqa: B018
 
@@ -505,6 +507,29 @@ def test_search_read_in_one_fetch_equals_search_then_read(
         orders = env.with_user(uid)["sale.order"]
         found = orders.search(domain, offset=offset, limit=limit, order=order)
         assert rows == reference_read(found, fields)
+
+
+@pytest.mark.parametrize("who", ["portal", "rep"])
+def test_search_read_shapes_its_rows_as_read_does(shared: tuple[Registry, World], who: str) -> None:
+    """Columns only: the values are shaped from the search's rows, nothing is cached
+    (the records are not handed back). With a field that is no column (the lines, a
+    one2many) it reads through the cache as read() does. Both give read()'s rows, and
+    the other customer's orders are in neither."""
+    registry, world = shared
+    uid = world.portal if who == "portal" else world.rep
+    columns = ["name", "state", "amount_total", "date_order", *M2O]
+    for fields in (columns, [*columns, "order_line"], ["id"]):
+        with rolled_back(registry) as env:
+            orders = env.with_user(uid)["sale.order"]
+            rows = orders.search_read([], fields, order="date_order desc, id")
+            cached = set(orders.env.cache.get("sale.order", {}))
+            found = orders.search([], order="date_order desc, id")
+            assert rows == found.read(fields)
+            assert [row["id"] for row in rows] == found.ids
+            assert cached == (set() if "order_line" not in fields else set(found.ids))
+            assert set(found.ids) <= set(world.allowed) | (
+                set(world.rep_only) if who == "rep" else set()
+            )
 
 
 # -- kept statements ----------------------------------------------------------------------

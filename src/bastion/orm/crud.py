@@ -550,7 +550,7 @@ def read(
         if name == "id":
             continue
         field = spec.fields[name]
-        column = _read_column(records, field, _cached_column(records, cache, field, ids), shown)
+        column = read_column(records, field, _cached_column(records, cache, field, ids), shown)
         for row, value in zip(rows, column, strict=True):
             row[name] = value
     return rows
@@ -575,7 +575,7 @@ def _cached_column(
     return column
 
 
-def _read_column(
+def read_column(
     records: Model,
     field: Field,
     column: list[object],
@@ -589,7 +589,8 @@ def _read_column(
     """
     if field.comodel_name is None:
         if plain_record(field):
-            return [False if raw is None else raw for raw in column]
+            null = field.null_read
+            return [null if raw is None else raw for raw in column]
         return [field.to_record(raw, records) for raw in column]
     if field.type != "many2one":
         return [list(cast("tuple[int, ...]", raw)) for raw in column]
@@ -637,8 +638,9 @@ def display_names(comodel: Model, ids: Sequence[int]) -> dict[int, object]:
 
 
 def plain_record(field: Field) -> bool:
-    """Whether a cached value of ``field`` reads as it is (NULL as False): the base
-    conversion, which the loops over every row of a page do inline."""
+    """Whether a cached value of ``field`` reads as it is (NULL as the field's
+    ``null_read``): the base conversion, which the loops over every row of a page do
+    inline."""
     return not field.comodel_name and type(field).to_record is Field.to_record
 
 

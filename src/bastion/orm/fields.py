@@ -30,6 +30,8 @@ NOT_SET: Any = object()
 class Field:
     type: ClassVar[str] = ""
     column_type: ClassVar[builtins.type[sa.types.TypeEngine[Any]] | None] = None
+    # What a NULL column reads as (Odoo: False; 0 for numbers).
+    null_read: ClassVar[object] = False
 
     def __init__(
         self,
@@ -94,7 +96,7 @@ class Field:
 
     def to_record(self, value: object, record: Model) -> object:
         """Convert a cached value into what attribute access returns (Odoo's shape)."""
-        return False if value is None else value
+        return self.null_read if value is None else value
 
     def describe(self) -> dict[str, object]:
         """The field as ``fields_get`` reports it."""
@@ -186,6 +188,7 @@ class Binary(Field):
 class Integer(Field):
     type = "integer"
     column_type = sa.Integer
+    null_read = 0
 
     def to_python(self, value: object) -> object:
         if value is False or value is None:
@@ -194,13 +197,11 @@ class Integer(Field):
             raise TypeError(f"expected an integer, got {type(value).__name__}")
         return value
 
-    def to_record(self, value: object, record: Model) -> object:
-        return 0 if value is None else value
-
 
 class Float(Field):
     type = "float"
     column_type = sa.Float
+    null_read = 0.0
 
     def to_python(self, value: object) -> object:
         if value is False or value is None:
@@ -208,9 +209,6 @@ class Float(Field):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError(f"expected a number, got {type(value).__name__}")
         return float(value)
-
-    def to_record(self, value: object, record: Model) -> object:
-        return 0.0 if value is None else value
 
 
 class Boolean(Field):

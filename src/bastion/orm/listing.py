@@ -13,11 +13,15 @@ are a sub-query and the names are read for those rows only. Where a name cannot 
 read this way (no name column, no access to the comodel, a many2one to its own model,
 whose table the sub-query would correlate to), ``crud`` reads it as before, in a
 statement of its own.
+
+``search_read`` hands back values, not records: when every field asked for is a column
+of its statement, the values are shaped from the rows and nothing goes into the cache.
+``read`` keeps what it fetched, since its caller holds the records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -81,10 +85,40 @@ def search_read(
         names_of = tuple(each.column for each in joined)
         key = ("with names", id(query), tuple(id(column) for column in names_of))
         query = keep(records, domain, key, (query, *names_of), lambda: with_names(query, joined))
+    if set(names) <= {"id", *columns}:
+        # Every field asked for is a column of the page: its values are shaped from
+        # the rows as they come. The records are not handed back, so the cache would
+        # only be filled to be read back here (a third of the Python a list of 80 rows
+        # paid on PostgreSQL, issue 3).
+        rows = run(records, query, params, joined)
+        return rows_read(records, names, columns, rows, shown_names(rows, columns, joined))
     ids, shown = fetch_rows(records, query, params, columns, joined)
     found = tuple(ids)
     listed = type(records)(env, found, found)
     return crud.read(listed, fields, fetched=True, shown=shown, names=names)
+
+
+def rows_read(
+    records: Model,
+    names: Sequence[str],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    shown: Mapping[str, Mapping[int, object]],
+) -> list[dict[str, object]]:
+    """``crud.read``'s result for the ``names`` of the records in ``rows`` (id,
+    then ``columns``), from the rows themselves: a field at a time, in ``crud``'s
+    shapes."""
+    spec = records._spec
+    where = {name: at for at, name in enumerate(columns, start=1)}
+    found: list[dict[str, object]] = [{"id": row[0]} for row in rows]
+    for name in names:
+        if name == "id":
+            continue
+        at = where[name]
+        column = crud.read_column(records, spec.fields[name], [row[at] for row in rows], shown)
+        for row, value in zip(found, column, strict=True):
+            row[name] = value
+    return found
 
 
 def keep(
@@ -201,39 +235,49 @@ def fetch_rows(
     """Run ``query`` (id, then ``columns``, then the ``joined`` names); the
     columns go into the cache, and so do the names found (a row under the comodel's
     rules: readable). Returns the ids in the rows' order and the names per many2one."""
-    env = records.env
-    for each in joined:
-        params.update(each.params)
-    cache = env.cache
+    rows = run(records, query, params, joined)
+    cache = records.env.cache
     own = cache.setdefault(records._name, {})
     width = 1 + len(columns)
-    shown: dict[str, dict[int, object]] = {each.field: {} for each in joined}
-    # Per name: where its many2one and the name are in the row, where the name goes.
-    names = []
-    for position, each in enumerate(joined):
-        rec_name = each.comodel._spec.fields[each.rec_name]
-        names.append(
-            (
-                1 + columns.index(each.field),
-                width + position,
-                shown[each.field],
-                cache.setdefault(each.comodel._name, {}),
-                each.comodel,
-                rec_name,
-                crud.plain_record(rec_name),
-            )
-        )
-    rows = direct.fetch_all(env.cr, query, params)
-    # These loops run for every row of every list page: they stay lean (the text of a
-    # plain name column is its display name, as crud.shown_name would say).
+    # This loop runs for every row of every page read: it stays lean.
     for row in rows:
         values = own.get(row[0])
         if values is None:
             own[row[0]] = dict(zip(columns, row[1:width], strict=True))
         else:
             values.update(zip(columns, row[1:width], strict=True))
-    for at, name_at, shown_here, comodel_cache, comodel, rec_name, plain in names:
-        name_field = rec_name.name
+    shown = shown_names(rows, columns, joined, cache)
+    ids: list[int] = [row[0] for row in rows]
+    return ids, shown
+
+
+def run(
+    records: Model, query: sa.Select[Any], params: dict[str, object], joined: Sequence[ShownName]
+) -> Sequence[Sequence[Any]]:
+    """The rows of ``query`` (id, the columns, then the ``joined`` names)."""
+    for each in joined:
+        params.update(each.params)
+    return direct.fetch_all(records.env.cr, query, params)
+
+
+def shown_names(
+    rows: Sequence[Sequence[Any]],
+    columns: Sequence[str],
+    joined: Sequence[ShownName],
+    cache: dict[str, dict[int, dict[str, object]]] | None = None,
+) -> dict[str, dict[int, object]]:
+    """The display names in ``rows`` per many2one (a name under the comodel's
+    rules: readable), the names also put in ``cache`` when given."""
+    shown: dict[str, dict[int, object]] = {}
+    width = 1 + len(columns)
+    for position, each in enumerate(joined):
+        at, name_at = 1 + columns.index(each.field), width + position
+        shown_here: dict[int, object] = shown.setdefault(each.field, {})
+        comodel = each.comodel
+        rec_name = comodel._spec.fields[each.rec_name]
+        plain = crud.plain_record(rec_name)
+        # This loop runs for every row of every list page: it stays lean (the text of
+        # a plain name column is its display name, as crud.shown_name would say).
         for row in rows:
             related = row[at]  # the many2one's id, or None
             if related is None:
@@ -241,11 +285,13 @@ def fetch_rows(
             raw = row[name_at]
             if raw is None:
                 shown_here[related] = False
-                continue
-            if plain and type(raw) is str:
+            elif plain and type(raw) is str:
                 shown_here[related] = raw
             else:
                 shown_here[related] = crud.shown_name(comodel, rec_name, raw)
-            comodel_cache.setdefault(related, {})[name_field] = raw
-    ids: list[int] = [row[0] for row in rows]
-    return ids, shown
+        if cache is not None:
+            comodel_cache = cache.setdefault(comodel._name, {})
+            for row in rows:
+                if row[at] is not None and row[name_at] is not None:
+                    comodel_cache.setdefault(row[at], {})[rec_name.name] = row[name_at]
+    return shown
