@@ -39,6 +39,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from psycopg import sql
 from psycopg.rows import dict_row
 from rich.console import Console
 from rich.table import Table
@@ -120,7 +121,7 @@ class Run:
         return measure_interleaved(fns, a.runs, a.budget, a.blocks)
 
 
-def machine(server_version: str | None, cores: Cores) -> list[str]:
+def machine(server_version: str | None, cores: Cores, page_cost: float | None = None) -> list[str]:
     cpu = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
         if line.startswith("model name"):
@@ -134,7 +135,11 @@ def machine(server_version: str | None, cores: Cores) -> list[str]:
         cores.describe(),
     ]
     if server_version:
-        lines.append(f"PostgreSQL {server_version} (tests/pg.py: C collation, fsync off)")
+        cost = "default" if page_cost is None else f"{page_cost:g}"
+        lines.append(
+            f"PostgreSQL {server_version} (tests/pg.py: C collation, fsync off; "
+            f"random_page_cost {cost})"
+        )
     return lines
 
 
@@ -523,6 +528,13 @@ def main(argv: list[str] | None = None) -> int:
         help="pin this process and its backends to separate cores, one shared core, "
         "or not at all (bench/cores.py)",
     )
+    parser.add_argument(
+        "--random-page-cost",
+        type=float,
+        default=None,
+        help="the PostgreSQL databases' random_page_cost (default: the server's, 4); "
+        "1.1 is the usual value for SSD storage (docs/performance.md)",
+    )
     parser.add_argument("--out", default=str(BENCH.parent / "var" / "bench"))
     parser.add_argument("--explain", action="store_true", help="print every plan, not a summary")
     args = parser.parse_args(argv)
@@ -552,6 +564,14 @@ def main(argv: list[str] | None = None) -> int:
             run.generated.append(("postgresql", size, fixture.seconds, fixture.counts))
             console.print(f"generated {label} in {fixture.seconds:.1f}s: {fixture.counts}")
             url = server.create_database(f"bench_{label}", template=template)
+            if args.random_page_cost is not None:
+                # For every session of the database: Bastion's, the peers', the EXPLAINs'.
+                with server.connect_admin() as conn:
+                    conn.execute(
+                        sql.SQL("ALTER DATABASE {} SET random_page_cost = {}").format(
+                            sql.Identifier(f"bench_{label}"), sql.Literal(args.random_page_cost)
+                        )
+                    )
             conninfo = server.conninfo(f"bench_{label}")
 
             def connect(dicts: bool, conninfo: str = conninfo) -> Any:
@@ -564,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
                 return conn
 
             run_database(run, "postgresql", size, url, fixture, connect)
-            write_outputs(run, machine(version, run.cores), started, out)
+            write_outputs(run, machine(version, run.cores, args.random_page_cost), started, out)
             server.drop_database(f"bench_{label}")
         if sqlite_size:
             path = Path(args.out) / f"bench_{size_label(sqlite_size)}.db"
@@ -587,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
-    info = machine(version, run.cores)
+    info = machine(version, run.cores, args.random_page_cost)
     console.print("\n[bold]Machine[/]")
     for line in info:
         console.print(f"  {line}")

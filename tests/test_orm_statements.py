@@ -249,6 +249,34 @@ def test_a_check_is_one_statement_text_whatever_the_ids(
         orders.browse(world.allowed[:40]).check_access("read")
 
 
+def test_a_check_of_thousands_of_ids_is_one_statement_on_postgresql(
+    shared: tuple[Registry, World],
+) -> None:
+    """PostgreSQL takes up to 10,000 ids in one check statement (the rules' sub-queries
+    run once); SQLite binds each id, by 1,000. Either way the same answer: all of the
+    customer's orders pass, one of customer B's among them refuses the lot and is named."""
+    registry, world = shared
+    with rolled_back(registry) as env:
+        first = env["sale.order"].browse(world.allowed[0])
+        like_first = {
+            "partner_id": first.partner_id.id,
+            "user_id": first.user_id.id,
+            "company_id": first.company_id.id,
+        }
+        created = env["sale.order"].create([dict(like_first) for _ in range(1_400)])
+        ids = [*world.allowed, *created.ids]
+        orders = env.with_user(world.portal)["sale.order"]
+        with statements(registry) as sent:
+            orders.browse(ids).check_access("read")
+        checks = [text for text in sent if text.lstrip().startswith("SELECT sale_order.id")]
+        assert len(checks) == (1 if registry.dialect == "postgresql" else 2), checks
+        intruder = [*ids[:1_200], world.forbidden[0], *ids[1_200:]]
+        with pytest.raises(AccessError) as refused:
+            orders.browse(intruder).check_access("read")
+        assert str(world.forbidden[0]) in str(refused.value)
+        assert str(ids[0]) not in str(refused.value).replace(str(world.forbidden[0]), "")
+
+
 def test_a_sub_query_under_the_related_rules_names_each_alias_once(
     shared: tuple[Registry, World],
 ) -> None:
