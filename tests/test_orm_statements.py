@@ -273,8 +273,8 @@ def test_a_check_of_thousands_of_ids_is_one_statement_on_postgresql(
         intruder = [*ids[:1_200], world.forbidden[0], *ids[1_200:]]
         with pytest.raises(AccessError) as refused:
             orders.browse(intruder).check_access("read")
+        assert refused.value.ids == (world.forbidden[0],)
         assert str(world.forbidden[0]) in str(refused.value)
-        assert str(ids[0]) not in str(refused.value).replace(str(world.forbidden[0]), "")
 
 
 def test_a_sub_query_under_the_related_rules_names_each_alias_once(
