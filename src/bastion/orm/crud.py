@@ -12,7 +12,7 @@ A superuser environment (``env.su``) skips all of these, as in Odoo.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
@@ -536,7 +536,6 @@ def read(
     own; ``shown``: display names already read, per many2one field (``listing``);
     ``names``: what ``read_names`` gave for ``fields`` in this call (``listing``)."""
     env = records.env
-    spec = records._spec
     names = read_names(records, fields) if names is None else names
     if not records:
         return []
@@ -550,12 +549,27 @@ def read(
     # page's 80 rows are shaped at C speed), in Odoo's shapes.
     cache = env.cache.setdefault(records._name, {})
     ids = records._ids
+    return shaped_rows(
+        records, ids, names, lambda field: _cached_column(records, cache, field, ids), shown
+    )
+
+
+def shaped_rows(
+    records: Model,
+    ids: Sequence[int],
+    names: Sequence[str],
+    raw_values: Callable[[Field], list[object]],
+    shown: Mapping[str, Mapping[int, object]] | None,
+) -> list[dict[str, object]]:
+    """``read``'s rows for ``ids``: per field of ``names``, ``raw_values(field)`` gives
+    its stored values in the order of ``ids``, shaped here a field at a time."""
+    spec = records._spec
     rows: list[dict[str, object]] = [{"id": rid} for rid in ids]
     for name in names:
         if name == "id":
             continue
         field = spec.fields[name]
-        column = read_column(records, field, _cached_column(records, cache, field, ids), shown)
+        column = _read_column(records, field, raw_values(field), shown)
         for row, value in zip(rows, column, strict=True):
             row[name] = value
     return rows
@@ -580,7 +594,7 @@ def _cached_column(
     return column
 
 
-def read_column(
+def _read_column(
     records: Model,
     field: Field,
     column: list[object],

@@ -106,19 +106,12 @@ def rows_read(
     shown: Mapping[str, Mapping[int, object]],
 ) -> list[dict[str, object]]:
     """``crud.read``'s result for the ``names`` of the records in ``rows`` (id,
-    then ``columns``), from the rows themselves: a field at a time, in ``crud``'s
-    shapes."""
-    spec = records._spec
+    then ``columns``), from the rows themselves."""
     where = {name: at for at, name in enumerate(columns, start=1)}
-    found: list[dict[str, object]] = [{"id": row[0]} for row in rows]
-    for name in names:
-        if name == "id":
-            continue
-        at = where[name]
-        column = crud.read_column(records, spec.fields[name], [row[at] for row in rows], shown)
-        for row, value in zip(found, column, strict=True):
-            row[name] = value
-    return found
+    ids = [row[0] for row in rows]
+    return crud.shaped_rows(
+        records, ids, names, lambda field: [row[where[field.name]] for row in rows], shown
+    )
 
 
 def keep(
