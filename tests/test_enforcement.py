@@ -786,6 +786,44 @@ def test_compiled_rules_are_reused_and_follow_rule_changes(env: Environment) -> 
     assert security.rule_sql(as_user, node, spec, alias) is not first
 
 
+def test_a_rules_constants_are_written_into_its_sql_on_postgresql(env: Environment) -> None:
+    """On PostgreSQL a rule's integers, booleans and word-like strings are written into
+    the statement, where the planner sees them even in a prepared statement's generic
+    plan; the user's values, and a string that would need quoting, stay parameters. The
+    answer is the rule's on both backends."""
+    portal = portal_user(env, "constants")
+    partner = own_partner(portal)
+    rule = (
+        "[('state', 'in', ['draft', 'done']), ('quantity', '>', 2), ('flag', '=', True), "
+        "('name', '!=', \"O'Hara's\"), ('partner_id', 'child_of', [user.commercial_partner_id.id])]"
+    )
+    add_rule(env, "test.item", rule, env.ref("base.group_portal"))
+    mine = {"partner_id": partner.id, "quantity": 3, "flag": True}
+    items(env, "kept", state="draft", **mine)
+    items(env, "also kept", state="done", **mine)
+    items(env, "O'Hara's", state="done", **mine)
+    items(env, "cancelled", state="cancel", **mine)
+    items(env, "two", state="draft", **{**mine, "quantity": 2})
+    items(env, "unflagged", state="draft", **{**mine, "flag": False})
+    items(env, "another's", state="draft", **{**mine, "partner_id": customer(env, "B").id})
+    sent: list[tuple[str, object]] = []
+
+    def record(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        sent.append((statement, params))
+
+    sa.event.listen(env.registry.engine, "before_cursor_execute", record)
+    try:
+        assert visible(env, portal) == ["also kept", "kept"]
+    finally:
+        sa.event.remove(env.registry.engine, "before_cursor_execute", record)
+    (text, params) = next((t, p) for t, p in sent if "FROM test_item" in t)
+    written = ("'draft'", "'done'", "> 2", "= true")
+    on_postgresql = env.registry.dialect == "postgresql"
+    assert all((literal in text) == on_postgresql for literal in written), text
+    assert "O'Hara" not in text and "O'Hara's" in str(params)
+    assert str(partner.id) in str(params)
+
+
 def test_two_customers_share_the_rule_sql_and_bring_their_own_ids(env: Environment) -> None:
     """Two customers' portal users: their rules differ by the ids only, so they share
     one SQL expression (and statement text), each bringing their ids as parameters.

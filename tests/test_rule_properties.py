@@ -204,6 +204,19 @@ def rule_pool(base: Base) -> list[RuleText]:
             "['!', ('price', '<', 10.0), ('name', 'ilike', 'a')]",
             lambda u: ["!", ("price", "<", 10.0), ("name", "ilike", "a")],
         ),
+        # Constants PostgreSQL's statement holds as written, beside one it cannot
+        # (a quote): SqlCompiler._written.
+        RuleText(
+            "['|', ('name', '=', \"O'Hara\"), '&', ('state', 'in', ['draft', 'cancel']), "
+            "('quantity', '!=', 0)]",
+            lambda u: [
+                "|",
+                ("name", "=", "O'Hara"),
+                "&",
+                ("state", "in", ["draft", "cancel"]),
+                ("quantity", "!=", 0),
+            ],
+        ),
     ]
 
 
@@ -262,7 +275,7 @@ def item_choices(base: Base, companies: Sequence[int | None]) -> list[tuple[str,
     """The values each item field takes; the first of each is the simplest."""
     return [
         ("active", [True, True, True, False]),
-        ("name", [None, "alpha", "Beta", "gamma", "zed"]),
+        ("name", [None, "alpha", "Beta", "gamma", "zed", "O'Hara"]),
         ("quantity", [None, -1, 0, 1, 2, 3, 5]),
         ("price", [None, 0.0, 5.5, 10.0, 20.0]),
         ("state", [None, "draft", "done", "cancel"]),
