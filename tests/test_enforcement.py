@@ -13,6 +13,7 @@ module (per backend); those about commits and rollbacks get a fresh database.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -786,6 +787,21 @@ def test_compiled_rules_are_reused_and_follow_rule_changes(env: Environment) -> 
     assert security.rule_sql(as_user, node, spec, alias) is not first
 
 
+@contextmanager
+def statements_sent(env: Environment) -> Iterator[list[tuple[str, object]]]:
+    """The statements (text and parameters) sent while the block runs."""
+    sent: list[tuple[str, object]] = []
+
+    def record(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        sent.append((statement, params))
+
+    sa.event.listen(env.registry.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(env.registry.engine, "before_cursor_execute", record)
+
+
 def test_a_rules_constants_are_written_into_its_sql_on_postgresql(env: Environment) -> None:
     """On PostgreSQL a rule's integers, booleans and word-like strings are written into
     the statement, where the planner sees them even in a prepared statement's generic
@@ -806,22 +822,35 @@ def test_a_rules_constants_are_written_into_its_sql_on_postgresql(env: Environme
     items(env, "two", state="draft", **{**mine, "quantity": 2})
     items(env, "unflagged", state="draft", **{**mine, "flag": False})
     items(env, "another's", state="draft", **{**mine, "partner_id": customer(env, "B").id})
-    sent: list[tuple[str, object]] = []
-
-    def record(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
-        sent.append((statement, params))
-
-    sa.event.listen(env.registry.engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(env) as sent:
         assert visible(env, portal) == ["also kept", "kept"]
-    finally:
-        sa.event.remove(env.registry.engine, "before_cursor_execute", record)
     (text, params) = next((t, p) for t, p in sent if "FROM test_item" in t)
     written = ("'draft'", "'done'", "> 2", "= true")
     on_postgresql = env.registry.dialect == "postgresql"
     assert all((literal in text) == on_postgresql for literal in written), text
     assert "O'Hara" not in text and "O'Hara's" in str(params)
     assert str(partner.id) in str(params)
+
+
+def test_child_of_on_a_many2one_reads_the_tree_as_an_array_on_postgresql(
+    env: Environment,
+) -> None:
+    """``partner_id child_of`` the user's customer: on PostgreSQL the tree goes as
+    ``= ANY(ARRAY(...))``, which the planner estimates from its few partners rather than
+    the recursive walk's fixed guess; elsewhere as ``IN``. The same items either way:
+    the customer's and its contacts', not another customer's, nor unassigned ones."""
+    portal = portal_user(env, "tree")
+    company = own_partner(portal)
+    contact = env["res.partner"].create({"name": "Sub contact", "parent_id": company.id})
+    add_rule(env, "test.item", OWN_ITEMS, env.ref("base.group_portal"))
+    items(env, "the company's", partner_id=company.id)
+    items(env, "a contact's", partner_id=contact.id)
+    items(env, "another's", partner_id=customer(env, "Other").id)
+    items(env, "nobody's")
+    with statements_sent(env) as sent:
+        assert visible(env, portal) == ["a contact's", "the company's"]
+    text = next(t for t, _p in sent if "FROM test_item" in t)
+    assert ("test_item.partner_id = ANY(ARRAY(" in text) == (env.registry.dialect == "postgresql")
 
 
 def test_two_customers_share_the_rule_sql_and_bring_their_own_ids(env: Environment) -> None:

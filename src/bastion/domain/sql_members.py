@@ -17,10 +17,9 @@ whatever it returns, and plans around that guess: at 1M followers it hash-joined
 sequential scan of the whole follower table to the five partners of one customer
 (docs/performance.md). ``column = ANY(ARRAY(sub-query))`` makes the sub-query an
 InitPlan that runs once, first, and the planner estimates ``= ANY`` of it like a short
-list of constants: index probes on the link table. Used for link tables only: on a
-document's own many2one the same low estimate made PostgreSQL prefer the hierarchy's
-index over a list of ids to check. Other backends get the plain ``IN``; both forms are
-two-valued for a non-null id list, which the hierarchy walk always is.
+list of constants: index probes on the link table, or on the document's own many2one.
+Other backends get the plain ``IN``; both forms are two-valued for a non-null id list,
+which the hierarchy walk always is.
 """
 
 from __future__ import annotations
