@@ -16,8 +16,9 @@ users (``m`` is the document's table):
   followers-only OR the user's partner follows the project);
 - helpdesk tickets (create): multi-company AND ``partner_id child_of`` the tree.
 
-``child_of`` is the recursive CTE over ``parent_id``, as Bastion compiles it
-(docs/performance.md); ``%(name)s`` are the user's values, bound once per statement.
+``child_of`` is the recursive CTE over ``parent_id``, its ids as an array on
+PostgreSQL, as Bastion compiles it (docs/performance.md); ``%(name)s`` are the user's
+values, bound once per statement.
 A many2many condition is an uncorrelated ``m.id IN (SELECT owner FROM relation WHERE
 ...)``: PostgreSQL runs it once (a hashed SubPlan) even under an ``OR``, where a
 correlated ``EXISTS`` re-runs the CTE inside it for every row (measured: 400 ms against
@@ -37,23 +38,28 @@ TREE = (
     "UNION SELECT p.id FROM res_partner p JOIN tree t ON p.parent_id = t.id) "
     "SELECT id FROM tree)"
 )
+# Membership in the tree as Bastion writes it on PostgreSQL (``= ANY(ARRAY(...))``,
+# bastion.domain.sql_members): PostgreSQL estimates a recursive CTE at 401 rows whatever
+# it holds, and with a plain ``IN`` hash-joined a scan of the documents or links to a
+# customer's five partners. The SQLite text says ``IN`` (dialect_sql).
+IN_TREE = f"= ANY(ARRAY{TREE})"
 COMPANY = "(m.company_id IS NULL OR m.company_id = ANY(%(companies)s))"
 INVOICE_TYPES = "('out_invoice', 'out_refund', 'in_invoice', 'in_refund')"
 
 # Text of constants only (no value reaches it: the user's are bound parameters).
 PREDICATES: dict[tuple[str, bool], str] = {  # noqa: S608
-    ("sale.order", True): f"{COMPANY} AND m.partner_id IN {TREE}",
+    ("sale.order", True): f"{COMPANY} AND m.partner_id {IN_TREE}",
     ("sale.order", False): f"{COMPANY} AND (m.user_id = %(uid)s OR m.user_id IS NULL)",
     ("account.move", True): (
         f"{COMPANY} AND m.state = 'posted' AND m.move_type IN {INVOICE_TYPES} AND m.id IN "  # noqa: S608
         "(SELECT f.account_move_id FROM account_move_res_partner_rel f "
-        f"WHERE f.res_partner_id IN {TREE})"
+        f"WHERE f.res_partner_id {IN_TREE})"
     ),
     ("account.move", False): COMPANY,
     ("project.task", True): (
         f"{COMPANY} AND m.project_id IN (SELECT id FROM project_project "  # noqa: S608
         "WHERE privacy_visibility = 'portal') AND (m.id IN (SELECT f.project_task_id FROM "
-        f"project_task_res_partner_rel f WHERE f.res_partner_id IN {TREE}) "
+        f"project_task_res_partner_rel f WHERE f.res_partner_id {IN_TREE}) "
         "OR m.project_id IN (SELECT c.project_id FROM project_collaborator c "
         "WHERE c.partner_id = %(partner)s))"
     ),
@@ -63,7 +69,7 @@ PREDICATES: dict[tuple[str, bool], str] = {  # noqa: S608
         "f.project_project_id FROM project_project_res_partner_rel f "
         "WHERE f.res_partner_id = %(partner)s))"
     ),
-    ("helpdesk.ticket", True): f"{COMPANY} AND m.partner_id IN {TREE}",
+    ("helpdesk.ticket", True): f"{COMPANY} AND m.partner_id {IN_TREE}",
 }
 
 # The indexes one would add by hand for these queries (the rule columns and the
@@ -130,6 +136,7 @@ def dialect_sql(text: str, dialect: str) -> str:
     """The PostgreSQL text as is, or its SQLite spelling (arrays as JSON)."""
     if dialect == "postgresql":
         return text
+    text = text.replace(IN_TREE, f"IN {TREE}")
     text = re.sub(r"= ANY\(%\((\w+)\)s\)", r"IN (SELECT value FROM json_each(:\1))", text)
     return re.sub(r"%\((\w+)\)s", r":\1", text)
 
