@@ -102,6 +102,7 @@ class Registry(ModelRegistry):
                 return
             modules = sa.table("ir_module_module", sa.column("name"))
             rows = conn.execute(sa.select(modules.c.name)).scalars().all()
+        self.add_missing_own_tables()
         for name in self.resolve(rows):
             self._add_addon(name)
             self.loaded.append(name)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from bastion.errors import ValidationError
 
+from .numbering import take_numbers
+
 if TYPE_CHECKING:
     from .model import Model
 
@@ -50,10 +52,19 @@ def refuse_computed(model: str, vals: Mapping[str, object], names: Iterable[str]
 def next_names(
     records: Model, prefix: str, count: int, *, field: str = "name", width: int = 5
 ) -> list[str]:
-    """The ``count`` names that follow the highest ``<prefix><digits>`` in ``field``."""
-    # LIKE's "_" is exactly one character: only names of the numbered shape compete.
-    found = records.sudo().search(
-        [(field, "=like", prefix + "_" * width)], order=f"{field} desc", limit=20
-    )
-    last = next((int(s) for n in found.mapped(field) if (s := n[len(prefix) :]).isdigit()), 0)
-    return [f"{prefix}{number:0{width}d}" for number in range(last + 1, last + 1 + count)]
+    """``count`` new names ``<prefix><digits>``, never given before (a deleted
+    document's included): the prefix's counter (``bastion.orm.numbering``) starts after
+    the highest such name in ``field`` when the prefix has none yet."""
+    if count == 0:
+        return []
+
+    def highest() -> int:
+        # LIKE's "_" is exactly one character: only names of the numbered shape compete.
+        found = records.sudo().search(
+            [(field, "=like", prefix + "_" * width)], order=f"{field} desc", limit=20
+        )
+        names = found.mapped(field)
+        return next((int(s) for n in names if (s := n[len(prefix) :]).isdigit()), 0)
+
+    first = take_numbers(records.env, prefix, count, highest)
+    return [f"{prefix}{number:0{width}d}" for number in range(first, first + count)]

@@ -25,6 +25,7 @@ from bastion.errors import ConstructionError
 from .environment import SUPERUSER_ID, Environment, Transaction
 from .fields import Field, Many2many
 from .model import PUBLIC_MARK, Model
+from .numbering import numbering_table
 from .schema import (
     ModelSpec,
     add_order_index,
@@ -155,6 +156,8 @@ class ModelRegistry:
         self.url = url
         self.engine = create_engine(url)
         self.metadata = sa.MetaData()
+        # The documents' counters (bastion.orm.numbering): created with the models.
+        self.numbering = numbering_table(self.metadata)
         self.specs: dict[str, ModelSpec] = {}
         self.classes: dict[str, type[Model]] = {}
         self._declared: dict[str, list[tuple[str, type[Model]]]] = {}
@@ -364,6 +367,19 @@ class ModelRegistry:
                         index.create(conn, checkfirst=True)
             if conn.dialect.name == "sqlite":
                 _warn_of_reused_ids(conn, self.metadata)
+
+    def add_missing_own_tables(self) -> None:
+        """Create the tables of the ORM's own (the document counters) that a database
+        made by an older version lacks; the models' tables come with their addons."""
+        try:
+            with self.engine.begin() as conn:
+                self.numbering.create(conn, checkfirst=True)
+        except sa.exc.DBAPIError:
+            # Another worker, starting at the same time, created it between the check
+            # and the CREATE.
+            with self.engine.connect() as conn:
+                if not sa.inspect(conn).has_table(self.numbering.name):
+                    raise
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager

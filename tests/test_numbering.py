@@ -1,0 +1,137 @@
+"""Document numbers (``bastion.orm.numbering``): never given twice, not even a deleted
+document's, nor to two transactions numbering at once; a rolled back transaction gives
+its numbers back. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bastion import Command, Environment, Registry
+from conftest import TEST_ADDONS, RegistryFactory
+
+APPS = ("sale", "account", "helpdesk")
+
+
+@pytest.fixture
+def apps(make_registry: RegistryFactory) -> Registry:
+    return make_registry(*APPS)
+
+
+def _customer(env: Environment) -> int:
+    return int(env["res.partner"].create({"name": "Customer", "is_company": True}).id)
+
+
+def _order(env: Environment, partner: int, **vals: object) -> str:
+    return str(env["sale.order"].create({"partner_id": partner, **vals}).name)
+
+
+def _posted_invoice(env: Environment, partner: int) -> object:
+    move = env["account.move"].create(
+        {
+            "move_type": "out_invoice",
+            "partner_id": partner,
+            "invoice_date": "2026-10-01",
+            "invoice_line_ids": [Command.create({"name": "Desk", "price_unit": 100.0})],
+        }
+    )
+    move.action_post()
+    return move
+
+
+def test_a_deleted_documents_number_is_not_given_again(apps: Registry) -> None:
+    with apps.transaction() as env:
+        partner = _customer(env)
+        first, last = _order(env, partner), _order(env, partner)
+        assert (first, last) == ("S00001", "S00002")
+        env["sale.order"].search([("name", "=", last)]).unlink()
+        assert _order(env, partner) == "S00003"
+
+        invoice = _posted_invoice(env, partner)
+        number = invoice.name  # type: ignore[attr-defined]
+        assert number == "INV/2026/00001"
+        invoice.button_cancel()  # type: ignore[attr-defined]
+        invoice.unlink()  # type: ignore[attr-defined]
+        assert _posted_invoice(env, partner).name == "INV/2026/00002"  # type: ignore[attr-defined]
+
+        ticket = env["helpdesk.ticket"].create({"name": "Broken desk", "partner_id": partner})
+        assert ticket.number == "T00001"
+        ticket.unlink()
+        assert env["helpdesk.ticket"].create({"name": "Again"}).number == "T00002"
+
+
+def test_numbering_starts_after_the_names_already_in_use(apps: Registry) -> None:
+    """A database numbered before the counters existed: the first number taken follows
+    the highest of the prefix's shape; names of another shape do not count."""
+    with apps.transaction() as env:
+        partner = _customer(env)
+        for name in ("S00041", "S00007", "S041", "SX0099", "S1000000"):
+            _order(env, partner, name=name)
+        assert _order(env, partner) == "S00042"
+        assert [str(o.name) for o in env["sale.order"].create([{"partner_id": partner}] * 2)] == [
+            "S00043",
+            "S00044",
+        ]
+
+
+def test_a_rolled_back_transaction_gives_its_numbers_back(apps: Registry) -> None:
+    with apps.transaction() as env:
+        partner = _customer(env)
+        assert _order(env, partner) == "S00001"
+    with pytest.raises(RuntimeError), apps.transaction() as env:
+        assert _order(env, partner) == "S00002"
+        raise RuntimeError("the request failed after numbering")
+    with apps.transaction() as env:
+        assert _order(env, partner) == "S00002"
+        with pytest.raises(RuntimeError), env.savepoint():
+            assert _order(env, partner) == "S00003"
+            raise RuntimeError("a step failed")
+        assert _order(env, partner) == "S00003"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_transactions_numbering_at_once_get_different_numbers(apps: Registry) -> None:
+    """The second waits for the first to end, then numbers after it: with "highest
+    name plus one" it read the same highest name and gave the same number."""
+    with apps.transaction() as env:
+        partner = _customer(env)
+        assert _order(env, partner) == "S00001"
+    names: list[str] = []
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with apps.transaction() as other:
+                names.append(_order(other, partner))
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    with apps.transaction() as env:
+        names.append(_order(env, partner))
+        worker = threading.Thread(target=second)
+        worker.start()
+        # Given time to number while this transaction is open: it must wait for it.
+        worker.join(timeout=2)
+    worker.join(timeout=60)
+    assert not worker.is_alive() and not errors, errors
+    assert sorted(names) == ["S00002", "S00003"]
+    with apps.transaction() as env:
+        found = env["sale.order"].search([], order="name").mapped("name")
+        assert found == ["S00001", "S00002", "S00003"]
+
+
+def test_a_database_made_before_the_counters_gains_them(apps: Registry) -> None:
+    """Opened by this version, a database without the counters' table gets it, and
+    numbering goes on after the names in use."""
+    with apps.transaction() as env:
+        partner = _customer(env)
+        assert [_order(env, partner) for _ in range(3)] == ["S00001", "S00002", "S00003"]
+    apps.numbering.drop(apps.engine)
+    apps.dispose()
+    reopened = Registry(apps.url, addons_path=[TEST_ADDONS])
+    try:
+        with reopened.transaction() as env:
+            assert _order(env, partner) == "S00004"
+    finally:
+        reopened.dispose()
