@@ -36,7 +36,8 @@ NAME_PREFIXES = {
 
 
 def next_move_name(moves: Model, move_type: str, year: int, width: int = 5) -> str:
-    """The name that follows the highest ``INV/<year>/<digits>`` of that type.
+    """The next ``INV/<year>/<digits>`` of that type, never given before (the type and
+    year's counter, ``bastion.orm.numbering``).
 
     >>> next_move_name(env["account.move"], "out_invoice", 2026)   # doctest: +SKIP
     'INV/2026/00013'

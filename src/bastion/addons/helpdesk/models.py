@@ -23,7 +23,7 @@ CLOSED_STAGES = ("solved", "cancelled")
 
 
 def next_numbers(tickets: Model, count: int) -> list[str]:
-    """The ``count`` ticket numbers that follow the highest ``T<digits>`` in use."""
+    """``count`` new ticket numbers ``T<digits>``, never given before."""
     return next_names(tickets, "T", count, field="number")
 
 
