@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from bastion import Command, Environment, Registry
+from bastion.orm.numbering import NUMBERING_TABLE
 from conftest import TEST_ADDONS, RegistryFactory
 
 APPS = ("sale", "account", "helpdesk")
@@ -135,3 +136,41 @@ def test_a_database_made_before_the_counters_gains_them(apps: Registry) -> None:
             assert _order(env, partner) == "S00004"
     finally:
         reopened.dispose()
+
+
+def test_portal_users_number_their_tickets_without_reaching_the_counters(apps: Registry) -> None:
+    """Customers' portal users take numbers from the same counter through their own
+    creates; the counters are no model, so no user, route or API method reads them."""
+    with apps.transaction() as env:
+        portal = env.ref("base.group_portal")
+        company = env.ref("base.main_company")
+        assert portal is not None and company is not None
+        uids = []
+        for name in ("a", "b"):
+            customer = env["res.partner"].create({"name": f"Customer {name}", "is_company": True})
+            contact = env["res.partner"].create(
+                {"name": f"Contact {name}", "parent_id": customer.id}
+            )
+            user = env["res.users"].create(
+                {
+                    "login": f"portal_{name}",
+                    "name": f"Portal {name}",
+                    "partner_id": contact.id,
+                    "company_id": company.id,
+                    "company_ids": [company.id],
+                    "group_ids": [portal.id],
+                }
+            )
+            uids.append((int(user.id), int(customer.id)))
+        numbers = []
+        for uid, customer_id in uids:
+            ticket = env.with_user(uid)["helpdesk.ticket"].create(
+                {"name": "Broken desk", "partner_id": customer_id}
+            )
+            numbers.append(ticket.number)
+        assert numbers == ["T00001", "T00002"]
+        first = [("number", "=", "T00001")]
+        assert len(env.with_user(uids[0][0])["helpdesk.ticket"].search(first)) == 1
+        assert not env.with_user(uids[1][0])["helpdesk.ticket"].search(first)
+        assert NUMBERING_TABLE not in {spec.table.name for spec in apps.specs.values()}
+        assert all(NUMBERING_TABLE.replace("_", ".") not in env.with_user(uid) for uid, _ in uids)
