@@ -49,7 +49,7 @@ def test_a_transaction_opens_with_the_versions_and_nothing_else_before(
     """The BEGIN went with the read, as one message on the wire (libpq's own trace):
     the transaction is open, and its tokens are the table's."""
     with registry.transaction() as env:
-        registry.security._bump(env, SECURITY_ROW)  # a committed version to read
+        registry.security._bump(env.transaction, SECURITY_ROW)  # a committed version to read
     traced = tmp_path / "libpq.trace"
     with registry.engine.connect() as conn:
         pgconn = conn.connection.driver_connection.pgconn  # type: ignore[union-attr]
@@ -93,7 +93,7 @@ def test_the_rows_come_as_text_in_the_statements_columns(
     registry: Registry, connection: sa.Connection
 ) -> None:
     with registry.transaction() as env:
-        registry.security._bump(env, SECURITY_ROW)
+        registry.security._bump(env.transaction, SECURITY_ROW)
     connection.begin()
     rows = first_read(connection, versions(registry))
     assert rows is not None

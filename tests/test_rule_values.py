@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from bastion import Environment, Registry
@@ -181,3 +182,84 @@ def test_a_move_after_an_undone_security_change_still_reaches_other_workers(
         su["res.partner"].browse(contact).write({"parent_id": company_b})
     assert visible_orders(reader, uid) == [order_b]
     reader.dispose()
+
+
+# -- a rule committed while a write of what it reads runs ----------------------------
+# Which writes change the values version depends on the rules a transaction started
+# with; a rule committed meanwhile may read what it wrote (SecurityPolicy.before_commit).
+# On SQLite a writing transaction holds the write lock from its BEGIN: no rule can be
+# committed meanwhile, and these interleavings cannot happen.
+EMAIL_RULE = "[('partner_id.email', '=', user.partner_id.email)]"
+
+
+def email_rule(su: Environment) -> None:
+    su["ir.rule"].create(
+        {
+            "name": "orders of a partner with the user's email",
+            "model_id": su["ir.model"].search([("model", "=", "sale.order")]).id,
+            "domain_force": EMAIL_RULE,
+        }
+    )
+
+
+def emails(make_registry: Any) -> tuple[Registry, Registry, dict[str, Any]]:
+    writer, reader, world = setup(make_registry)
+    company_a, contact, _order = world["a"]
+    with writer.transaction() as su:
+        su["res.partner"].browse(company_a).write({"email": "orders@a.example"})
+        su["res.partner"].browse(contact).write({"email": "old@a.example"})
+    return writer, reader, world
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_rule_committed_during_a_write_of_what_it_reads_sees_that_write(
+    make_registry: Any,
+) -> None:
+    writer, reader, world = emails(make_registry)
+    uid, (_company_a, contact, order_a) = world["uid"], world["a"]
+    assert visible_orders(reader, uid) == [order_a]  # the reader's memo is warm
+    with writer.transaction() as su:
+        # No rule reads a partner's email yet: this write alone changes no version.
+        su["res.partner"].browse(contact).write({"email": "orders@a.example"})
+        with writer.transaction() as admin:
+            email_rule(admin)
+        # The other worker binds the new rule's value from the email still committed.
+        assert visible_orders(reader, uid) == []
+    assert visible_orders(reader, uid) == [order_a]
+    assert visible_orders(writer, uid) == [order_a]
+    reader.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_write_committed_while_a_rule_is_written_changes_the_values_version(
+    make_registry: Any,
+) -> None:
+    """The rule's transaction holds the security row: the write cannot tell whether the
+    rule reads what it wrote, and changes the values version without waiting."""
+    writer, reader, world = emails(make_registry)
+    uid, (_company_a, contact, order_a) = world["uid"], world["a"]
+    before = values_token(writer)
+    with writer.transaction() as admin:
+        email_rule(admin)
+        with writer.transaction() as su:
+            su["res.partner"].browse(contact).write({"email": "orders@a.example"})
+        assert values_token(writer) != before
+    assert visible_orders(reader, uid) == [order_a]
+    reader.dispose()
+
+
+def test_a_transaction_its_code_ended_is_left_as_it_is(make_registry: Any) -> None:
+    """The check before the commit runs on an open transaction only: one the caller
+    rolled back or committed itself has nothing left to check."""
+    writer, reader, world = emails(make_registry)
+    contact = world["a"][1]
+    reader.dispose()
+    with writer.transaction() as su:
+        su["res.partner"].browse(contact).write({"email": "new@a.example"})
+        su.cr.rollback()
+    with writer.transaction() as su:
+        assert su["res.partner"].browse(contact).email == "old@a.example"
+        su["res.partner"].browse(contact).write({"email": "new@a.example"})
+        su.cr.commit()
+    with writer.transaction() as su:
+        assert su["res.partner"].browse(contact).email == "new@a.example"

@@ -110,6 +110,10 @@ class Transaction:
         # model -> ids this transaction created: nobody else can have bound rule
         # values read from them.
         self.created: dict[str, set[int]] = {}
+        # Whether it created, wrote or deleted records, and whether it changed the
+        # values version: checked before it commits (SecurityPolicy.before_commit).
+        self.wrote_data = False
+        self.values_bumped = False
 
     def cache(self, key: EnvKey) -> RecordCache:
         return self.caches.setdefault(key, {})
@@ -175,6 +179,7 @@ class Environment:
                 yield
         except BaseException:
             self.transaction.invalidate()
+            self.transaction.values_bumped = False  # maybe undone with the block
             if self.transaction.security_local is not None:
                 # Security data changed inside the block may be undone: reload it.
                 self.transaction.security_local = {}

@@ -69,6 +69,7 @@ class SecurityHooks(Protocol):
         self, env: Environment, model: str, operation: str, ids: list[int]
     ) -> AccessError: ...
     def changing(self, env: Environment, model: str) -> None: ...
+    def before_commit(self, transaction: Transaction) -> None: ...
     def changed(
         self,
         env: Environment,
@@ -409,6 +410,7 @@ class ModelRegistry:
                             raise _StaleConnectionError from error
                         raise
                     yield Environment(txn, SUPERUSER_ID, su=True)
+                    self.security.before_commit(txn)
                 return
             except _StaleConnectionError:
                 continue

@@ -91,6 +91,13 @@ class SecurityPolicy:
         # it runs at the start of every transaction.
         table = self.version_table
         self._versions = sa.select(table.c.id, table.c.token)
+        # The security version as committed now, its row share-locked until this
+        # transaction ends; no row while a security change holds it (see before_commit).
+        self._security_now = (
+            sa.select(table.c.token)
+            .where(table.c.id == SECURITY_ROW)
+            .with_for_update(read=True, skip_locked=True)
+        )
         # (rule shape, model) -> (parameter prefix, SQL), for one schema generation of
         # the models: see _template.
         self._templates: dict[tuple[Node, str], tuple[str, SqlBool]] = {}
@@ -110,13 +117,42 @@ class SecurityPolicy:
         transaction.security_token = tokens.get(SECURITY_ROW)
         transaction.values_token = tokens.get(VALUES_ROW)
 
-    def _bump(self, env: Environment, row: int) -> str:
+    def _bump(self, txn: Transaction, row: int) -> str:
         table = self.version_table
         token = secrets.token_hex(16)
-        updated = env.cr.execute(sa.update(table).where(table.c.id == row).values(token=token))
+        connection = txn.connection
+        updated = connection.execute(sa.update(table).where(table.c.id == row).values(token=token))
         if updated.rowcount == 0:
-            env.cr.execute(sa.insert(table).values(id=row, token=token))
+            connection.execute(sa.insert(table).values(id=row, token=token))
+        if row == VALUES_ROW:
+            txn.values_bumped = True
         return token
+
+    def before_commit(self, transaction: Transaction) -> None:
+        """Just before a transaction that wrote records commits without changing the
+        values version: change it after all if the security version moved meanwhile.
+
+        Whether a write changes the values version depends on the rules the
+        transaction started with. A rule committed while it ran may read a field it
+        wrote; another worker may then have bound that rule's values from the
+        field's old value, and kept them under the new security version until some
+        later write. Share-locking the security row closes the window: a security
+        change committed since the start shows as a new token, one in progress as a
+        locked row (skipped, no wait), and one that starts later waits for this
+        commit. On SQLite a writing transaction holds the database's write lock
+        from its BEGIN, so the token is always the one it started with."""
+        if (
+            not transaction.wrote_data
+            or transaction.values_bumped
+            or transaction.security_local is not None
+            or not transaction.connection.in_transaction()  # ended by its code
+        ):
+            return
+        now = transaction.connection.execute(self._security_now).scalar()
+        if now is None and transaction.security_token is None:
+            return  # no security version yet (a database being installed)
+        if now != transaction.security_token:
+            self._bump(transaction, VALUES_ROW)
 
     def changing(self, env: Environment, model: str) -> None:
         """Before a create, write or unlink of ``model``: the rule values this
@@ -139,10 +175,11 @@ class SecurityPolicy:
     ) -> None:
         """After a create (``ids`` new), write or unlink (``fields`` None) of ``model``."""
         txn = env.transaction
+        txn.wrote_data = True
         if model in WATCHED:
             watched = WATCHED[model]
             if watched is None or fields is None or fields & watched:
-                txn.security_token = self._bump(env, SECURITY_ROW)
+                txn.security_token = self._bump(txn, SECURITY_ROW)
                 # From now on this transaction sees uncommitted security data: it gets
                 # a cache of its own, never shared, rebuilt at each change.
                 txn.security_local = {}
@@ -155,7 +192,7 @@ class SecurityPolicy:
             # of values. Nothing to bump, and no state to load after each data record;
             # unless a savepoint undid a change, maybe the version's bump with it.
             if txn.security_undone:
-                txn.values_token = self._bump(env, VALUES_ROW)
+                txn.values_token = self._bump(txn, VALUES_ROW)
             return
         sources = self.state(env).sources
         if not sources.reads_from(model):
@@ -165,7 +202,7 @@ class SecurityPolicy:
         created = txn.created.get(model, set())
         existing = ids is None or not created.issuperset(ids)
         if sources.watches(model, fields, existing=existing):
-            txn.values_token = self._bump(env, VALUES_ROW)
+            txn.values_token = self._bump(txn, VALUES_ROW)
 
     def rule_memo(self, env: Environment) -> dict[object, object]:
         """Where the rules' user values of ``env``'s transaction are kept: shared by
