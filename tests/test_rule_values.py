@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from bastion import Environment, Registry
 from bastion.security.policy import VALUES_ROW, VERSION_TABLE
+from conftest import TEST_ADDONS
 
 APPS = ("contacts", "sale")
 
@@ -263,3 +264,48 @@ def test_a_transaction_its_code_ended_is_left_as_it_is(make_registry: Any) -> No
         su.cr.commit()
     with writer.transaction() as su:
         assert su["res.partner"].browse(contact).email == "new@a.example"
+
+
+def test_a_deletion_the_database_carries_into_a_field_rules_read_rebinds_the_values(
+    make_registry: Any,
+) -> None:
+    """``user.partner_id.team_id``: deleting a unit deletes its teams, and the database
+    empties the partners' team, though no rule reads units."""
+    writer: Registry = make_registry("test_cascade")
+    with writer.transaction() as su:
+        unit = su["test.unit"].create({"name": "North"})
+        team = su["test.team"].create({"name": "Support", "unit_id": unit.id})
+        partner = su["res.partner"].create({"name": "Member", "team_id": team.id})
+        uid = (
+            su["res.users"]
+            .create(
+                {
+                    "login": "member",
+                    "name": "Member",
+                    "partner_id": partner.id,
+                    "group_ids": [su.ref("base.group_portal").id],
+                }
+            )
+            .id
+        )
+        su["ir.rule"].create(
+            {
+                "name": "notes of the user's team",
+                "model_id": su["ir.model"].search([("model", "=", "test.note")]).id,
+                "domain_force": "[('team_id', '=', user.partner_id.team_id.id)]",
+            }
+        )
+        teamless = su["test.note"].create({"name": "for no team"}).id
+        for_team = su["test.note"].create({"name": "for the team", "team_id": team.id}).id
+    reader = Registry(writer.url, addons_path=[TEST_ADDONS])
+
+    def notes(registry: Registry) -> list[int]:
+        with registry.transaction() as su:
+            return sorted(su.with_user(uid)["test.note"].search([]).ids)
+
+    assert notes(reader) == [for_team]
+    with writer.transaction() as su:
+        su["test.unit"].browse(unit.id).unlink()
+    # The user has no team now, nor has the team's note: both are the notes of no team.
+    assert notes(reader) == sorted([teamless, for_team])
+    reader.dispose()

@@ -195,7 +195,7 @@ class SecurityPolicy:
                 txn.values_token = self._bump(txn, VALUES_ROW)
             return
         sources = self.state(env).sources
-        if not sources.reads_from(model):
+        if not sources.reads_from(model, deleting=fields is None):
             return
         # Private (as since changing()); what the write's own checks bound may predate it.
         txn.rule_memo, txn.rule_memo_private = None, True

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bastion.expr import SchemaLookup
+from bastion.orm.fields import Many2one
 
 if TYPE_CHECKING:
     from bastion.orm.registry import ModelRegistry
@@ -32,10 +33,13 @@ class ValueSources:
     """``fields``: per model, the fields rules read (a write to one of them matters;
     an empty set: only deleting one of its records does, a many2one points there).
     ``whole``: models read through an x2many, where creating a record matters too
-    (it joins an existing record's list through its inverse)."""
+    (it joins an existing record's list through its inverse). ``cascading``: models
+    no rule reads whose deletion the database carries into records rules read
+    (``ondelete="cascade"`` deletes them, ``"set null"`` empties a field read)."""
 
     fields: dict[str, frozenset[str]]
     whole: frozenset[str]
+    cascading: frozenset[str] = frozenset()
 
     @classmethod
     def of_rules(cls, rules: Iterable[RuleDef], registry: ModelRegistry) -> ValueSources:
@@ -57,11 +61,16 @@ class ValueSources:
                     fields.setdefault(target, set())
                 else:
                     whole.add(target)
-        return cls({m: frozenset(names) for m, names in fields.items()}, frozenset(whole))
+        return cls(
+            {m: frozenset(names) for m, names in fields.items()},
+            frozenset(whole),
+            frozenset(_cascading_into(registry, fields, whole)),
+        )
 
-    def reads_from(self, model: str) -> bool:
-        """Whether a rule value may be read from records of ``model`` at all."""
-        return model in self.fields or model in self.whole
+    def reads_from(self, model: str, *, deleting: bool = False) -> bool:
+        """Whether a rule value may be read from records of ``model`` at all, or
+        (``deleting``) change when the database deletes some."""
+        return model in self.fields or model in self.whole or (deleting and model in self.cascading)
 
     def watches(self, model: str, written: set[str] | None, *, existing: bool) -> bool:
         """Whether a change may alter values already bound: ``written`` the fields
@@ -71,7 +80,39 @@ class ValueSources:
             return True
         if not existing:
             return False
+        if written is None and model in self.cascading:
+            return True
         read = self.fields.get(model)
         if read is None:
             return False
         return written is None or bool(written & read)
+
+
+def _cascading_into(
+    registry: ModelRegistry, fields: dict[str, set[str]], whole: set[str]
+) -> set[str]:
+    """The models outside ``fields`` and ``whole`` whose deletion changes what rules
+    read through the database's foreign keys, however many cascades away."""
+    links = [
+        (model, name, field.comodel_name, field.cascades)
+        for model, spec in registry.specs.items()
+        for name, field in spec.fields.items()
+        if isinstance(field, Many2one) and field.has_column and field.ondelete != "restrict"
+    ]
+    found: set[str] = set()
+
+    def matters(model: str) -> bool:  # deleting one of its records
+        return model in fields or model in whole or model in found
+
+    grown = True
+    while grown:
+        grown = False
+        for model, name, target, cascades in links:
+            if target is None or matters(target):
+                continue
+            if (cascades and matters(model)) or (
+                not cascades and (name in fields.get(model, ()) or model in whole)
+            ):
+                found.add(target)
+                grown = True
+    return found
