@@ -76,7 +76,30 @@ def test_numbering_starts_after_the_names_already_in_use(apps: Registry) -> None
         ]
 
 
-def test_a_rolled_back_transaction_gives_its_numbers_back(apps: Registry) -> None:
+def _invoice_name(env: Environment, partner: int) -> str:
+    return str(_posted_invoice(env, partner).name)  # type: ignore[attr-defined]
+
+
+def test_a_rolled_back_transaction_gives_its_invoice_numbers_back(apps: Registry) -> None:
+    """Invoices are numbered without gaps: a number comes back with a rollback."""
+    with apps.transaction() as env:
+        partner = _customer(env)
+        assert _invoice_name(env, partner) == "INV/2026/00001"
+    with pytest.raises(RuntimeError), apps.transaction() as env:
+        assert _invoice_name(env, partner) == "INV/2026/00002"
+        raise RuntimeError("the request failed after numbering")
+    with apps.transaction() as env:
+        assert _invoice_name(env, partner) == "INV/2026/00002"
+        with pytest.raises(RuntimeError), env.savepoint():
+            assert _invoice_name(env, partner) == "INV/2026/00003"
+            raise RuntimeError("a step failed")
+        assert _invoice_name(env, partner) == "INV/2026/00003"
+
+
+def test_a_rolled_back_orders_number_is_not_given_again_on_postgresql(apps: Registry) -> None:
+    """Orders are numbered as Odoo's standard sequences number them: on PostgreSQL a
+    number is taken for good, so a rolled-back order leaves a gap; on SQLite, where one
+    transaction writes at a time, it is the transaction's and comes back."""
     with apps.transaction() as env:
         partner = _customer(env)
         assert _order(env, partner) == "S00001"
@@ -84,42 +107,89 @@ def test_a_rolled_back_transaction_gives_its_numbers_back(apps: Registry) -> Non
         assert _order(env, partner) == "S00002"
         raise RuntimeError("the request failed after numbering")
     with apps.transaction() as env:
-        assert _order(env, partner) == "S00002"
-        with pytest.raises(RuntimeError), env.savepoint():
-            assert _order(env, partner) == "S00003"
-            raise RuntimeError("a step failed")
-        assert _order(env, partner) == "S00003"
+        taken = "S00003" if apps.dialect == "postgresql" else "S00002"
+        assert _order(env, partner) == taken
+        found = env["sale.order"].search([], order="name").mapped("name")
+        assert found == ["S00001", taken]
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_two_transactions_numbering_at_once_get_different_numbers(apps: Registry) -> None:
-    """The second waits for the first to end, then numbers after it: with "highest
-    name plus one" it read the same highest name and gave the same number."""
+def test_orders_numbered_at_once_do_not_wait_for_each_other(apps: Registry) -> None:
+    """One transaction numbering orders (a long API import) does not hold up another's
+    orders and tickets: those are numbered and committed while it is still open."""
     with apps.transaction() as env:
         partner = _customer(env)
         assert _order(env, partner) == "S00001"
     names: list[str] = []
     errors: list[BaseException] = []
 
+    def other() -> None:
+        try:
+            with apps.transaction() as env:
+                names.append(_order(env, partner))
+                names.append(str(env["helpdesk.ticket"].create({"name": "Desk"}).number))
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    with apps.transaction() as importing:
+        batch = importing["sale.order"].create([{"partner_id": partner}] * 3)
+        assert batch.mapped("name") == ["S00002", "S00003", "S00004"]
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join(timeout=30)
+        done_meanwhile = not worker.is_alive()
+    worker.join(timeout=60)
+    assert done_meanwhile and not errors, errors
+    assert names == ["S00005", "T00001"]
+    with apps.transaction() as env:
+        found = env["sale.order"].search([], order="name").mapped("name")
+        assert found == ["S00001", "S00002", "S00003", "S00004", "S00005"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_transactions_numbering_invoices_at_once_get_different_numbers(
+    apps: Registry,
+) -> None:
+    """The second waits for the first to end, then numbers after it: with "highest
+    name plus one" it read the same highest name and gave the same number."""
+    with apps.transaction() as env:
+        partner = _customer(env)
+        assert _invoice_name(env, partner) == "INV/2026/00001"
+    names: list[str] = []
+    errors: list[BaseException] = []
+
     def second() -> None:
         try:
             with apps.transaction() as other:
-                names.append(_order(other, partner))
+                names.append(_invoice_name(other, partner))
         except BaseException as error:  # reported by the assertion below
             errors.append(error)
 
     with apps.transaction() as env:
-        names.append(_order(env, partner))
+        names.append(_invoice_name(env, partner))
         worker = threading.Thread(target=second)
         worker.start()
         # Given time to number while this transaction is open: it must wait for it.
         worker.join(timeout=2)
     worker.join(timeout=60)
     assert not worker.is_alive() and not errors, errors
-    assert sorted(names) == ["S00002", "S00003"]
+    assert sorted(names) == ["INV/2026/00002", "INV/2026/00003"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_joined_registry_takes_its_numbers_in_the_outer_transaction(apps: Registry) -> None:
+    """The audit's simulation runs an app inside a transaction it rolls back: the
+    orders it numbered leave no gap."""
     with apps.transaction() as env:
-        found = env["sale.order"].search([], order="name").mapped("name")
-        assert found == ["S00001", "S00002", "S00003"]
+        partner = _customer(env)
+        assert _order(env, partner) == "S00001"
+    with apps.engine.connect() as connection:
+        with connection.begin():
+            with apps.joined(connection).transaction() as inside:
+                assert _order(inside, partner) == "S00002"
+            connection.rollback()
+    with apps.transaction() as env:
+        assert _order(env, partner) == "S00002"
 
 
 def test_a_database_made_before_the_counters_gains_them(apps: Registry) -> None:

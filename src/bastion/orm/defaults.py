@@ -50,11 +50,19 @@ def refuse_computed(model: str, vals: Mapping[str, object], names: Iterable[str]
 
 
 def next_names(
-    records: Model, prefix: str, count: int, *, field: str = "name", width: int = 5
+    records: Model,
+    prefix: str,
+    count: int,
+    *,
+    field: str = "name",
+    width: int = 5,
+    gaps: bool = False,
 ) -> list[str]:
     """``count`` new names ``<prefix><digits>``, never given before (a deleted
     document's included): the prefix's counter (``bastion.orm.numbering``) starts after
-    the highest such name in ``field`` when the prefix has none yet."""
+    the highest such name in ``field`` when the prefix has none yet. ``gaps``: a
+    rolled-back document's number is not given again, and others numbering meanwhile
+    do not wait for this transaction (``take_numbers``)."""
     if count == 0:
         return []
 
@@ -66,5 +74,5 @@ def next_names(
         names = found.mapped(field)
         return next((int(s) for n in names if (s := n[len(prefix) :]).isdigit()), 0)
 
-    first = take_numbers(records.env, prefix, count, highest)
+    first = take_numbers(records.env, prefix, count, highest, gaps=gaps)
     return [f"{prefix}{number:0{width}d}" for number in range(first, first + count)]

@@ -9,6 +9,15 @@ read the same highest name. Here each prefix (``S``, ``INV/2026/``) has a row of
 ends, then continue after the first's numbers. A transaction that rolls back gives its
 numbers back, so the committed ones have no gaps (Odoo's ``no_gap`` sequences).
 
+That lock also makes every other transaction numbering with the prefix wait, for as
+long as the first one runs: one customer's import of 10,000 orders through the API
+would hold up every other customer's orders until it commits. Documents whose numbers
+may have gaps (orders, tickets: Odoo's standard sequences) therefore take theirs
+``gaps=True``: on PostgreSQL in a short transaction of their own, committed at once, so
+the row is locked for that transaction only and a rolled-back document's number is
+not given again. On SQLite one transaction writes at a time anyway, and the numbers
+are the caller's transaction's.
+
 A database numbered before the table existed (or a prefix seen for the first time)
 starts after the highest number in use, found by the caller.
 
@@ -31,6 +40,9 @@ if TYPE_CHECKING:
 NUMBERING_TABLE = "ir_sequence_number"
 # Longer than any prefix an addon makes ("RBILL/2026/"); a longer one is refused.
 PREFIX_LENGTH = 64
+# How long a number taken apart waits for its counter's row: a prefix taken both ways
+# in one transaction would otherwise wait for that transaction, which waits for it.
+APART_LOCK_TIMEOUT_MS = 10_000
 
 
 def numbering_table(metadata: sa.MetaData) -> sa.Table:
@@ -42,32 +54,62 @@ def numbering_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-def take_numbers(env: Environment, prefix: str, count: int, highest: Callable[[], int]) -> int:
+def apart_engine(engine: sa.Engine) -> sa.Engine | None:
+    """Connections of their own for the numbers taken apart from the caller's
+    transaction (None on SQLite). Never more than a few at once: each holds a counter's
+    row for one UPDATE and its COMMIT."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return sa.create_engine(
+        engine.url,
+        pool_size=1,
+        max_overflow=8,
+        pool_pre_ping=True,
+        connect_args={"options": f"-c lock_timeout={APART_LOCK_TIMEOUT_MS}"},
+    )
+
+
+def take_numbers(
+    env: Environment, prefix: str, count: int, highest: Callable[[], int], *, gaps: bool = False
+) -> int:
     """The first of ``count`` consecutive numbers for ``prefix``, taken for this
-    transaction; ``highest()`` is the highest number in use, asked for only when the
-    prefix has no row yet."""
+    transaction, or (``gaps``, on PostgreSQL) for good in one of their own;
+    ``highest()`` is the highest number in use, asked for only when the prefix has no
+    row yet."""
     if count < 1:
         raise ValueError(f"take_numbers: count must be at least 1, not {count}")
     if len(prefix) > PREFIX_LENGTH:
         raise ValueError(f"numbering prefix {prefix!r} is longer than {PREFIX_LENGTH}")
     table = env.registry.numbering
+    apart = env.registry.numbering_apart if gaps else None
+    if apart is None:
+        return _take(env.cr, table, prefix, count, highest)
+    with apart.begin() as connection:
+        return _take(connection, table, prefix, count, highest)
+
+
+def _take(
+    connection: sa.Connection, table: sa.Table, prefix: str, count: int, highest: Callable[[], int]
+) -> int:
     take = (
         sa.update(table)
         .where(table.c.prefix == prefix)
         .values(last=table.c.last + count)
         .returning(table.c.last)
     )
-    last = env.cr.execute(take).scalar()
+    last = connection.execute(take).scalar()
     if last is None:
         # Two transactions may both find no row: the second's insert waits for the
         # first's and does nothing, and its UPDATE then sees the first's row.
-        env.cr.execute(_insert_if_missing(env, table, prefix, highest()))
-        last = env.cr.execute(take).scalar_one()
+        connection.execute(_insert_if_missing(connection, table, prefix, highest()))
+        last = connection.execute(take).scalar_one()
     return int(last) - count + 1
 
 
-def _insert_if_missing(env: Environment, table: sa.Table, prefix: str, last: int) -> sa.Insert:
+def _insert_if_missing(
+    connection: sa.Connection, table: sa.Table, prefix: str, last: int
+) -> sa.Insert:
     values = {"prefix": prefix, "last": last}
-    if env.cr.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         return postgresql.insert(table).values(values).on_conflict_do_nothing()
     return sqlite.insert(table).values(values).on_conflict_do_nothing()

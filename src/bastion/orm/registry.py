@@ -25,7 +25,7 @@ from bastion.errors import ConstructionError
 from .environment import SUPERUSER_ID, Environment, Transaction
 from .fields import Field, Many2many
 from .model import PUBLIC_MARK, Model
-from .numbering import numbering_table
+from .numbering import apart_engine, numbering_table
 from .schema import (
     ModelSpec,
     add_order_index,
@@ -159,6 +159,7 @@ class ModelRegistry:
         self.metadata = sa.MetaData()
         # The documents' counters (bastion.orm.numbering): created with the models.
         self.numbering = numbering_table(self.metadata)
+        self.numbering_apart = apart_engine(self.engine)
         self.specs: dict[str, ModelSpec] = {}
         self.classes: dict[str, type[Model]] = {}
         self._declared: dict[str, list[tuple[str, type[Model]]]] = {}
@@ -421,6 +422,8 @@ class ModelRegistry:
         that transaction did (the audit's simulation). The original is unchanged."""
         view = copy.copy(self)
         view._joined = connection
+        # Numbers too are the outer transaction's, undone with it.
+        view.numbering_apart = None
         return view
 
     def xmlid_lookup(self, connection: sa.Connection, xmlid: str) -> tuple[str, int] | None:
@@ -437,6 +440,8 @@ class ModelRegistry:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.numbering_apart is not None:
+            self.numbering_apart.dispose()
 
 
 __all__ = ["ModelRegistry", "create_engine", "table_name"]

@@ -23,8 +23,9 @@ CLOSED_STAGES = ("solved", "cancelled")
 
 
 def next_numbers(tickets: Model, count: int) -> list[str]:
-    """``count`` new ticket numbers ``T<digits>``, never given before."""
-    return next_names(tickets, "T", count, field="number")
+    """``count`` new ticket numbers ``T<digits>``, never given before; gaps allowed, so
+    that a customer's ticket never waits for another's transaction."""
+    return next_names(tickets, "T", count, field="number", gaps=True)
 
 
 class HelpdeskTicket(Model):

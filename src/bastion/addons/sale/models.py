@@ -76,7 +76,10 @@ class SaleOrder(Model):
         unnamed = [vals for vals in batch if vals.get("name") in (None, False, NEW_NAME)]
         for vals in batch:
             refuse_computed(self._name, vals, ORDER_COMPUTED)
-        for vals, name in zip(unnamed, next_names(self, "S", len(unnamed)), strict=True):
+        # As Odoo's order sequence: gaps allowed, so that numbering one customer's
+        # orders never waits for another's transaction (bastion.orm.numbering).
+        names = next_names(self, "S", len(unnamed), gaps=True)
+        for vals, name in zip(unnamed, names, strict=True):
             vals["name"] = name
         orders = super().create(batch)
         orders.sudo()._subscribe_customers()
