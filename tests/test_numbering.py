@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from bastion import Command, Environment, Registry
-from bastion.orm.numbering import NUMBERING_TABLE
+from bastion.orm.numbering import NUMBERING_TABLE, counter_key
 from conftest import TEST_ADDONS, RegistryFactory
 
 APPS = ("sale", "account", "helpdesk")
@@ -28,13 +28,14 @@ def _order(env: Environment, partner: int, **vals: object) -> str:
     return str(env["sale.order"].create({"partner_id": partner, **vals}).name)
 
 
-def _posted_invoice(env: Environment, partner: int) -> object:
+def _posted_invoice(env: Environment, partner: int, **vals: object) -> object:
     move = env["account.move"].create(
         {
             "move_type": "out_invoice",
             "partner_id": partner,
             "invoice_date": "2026-10-01",
             "invoice_line_ids": [Command.create({"name": "Desk", "price_unit": 100.0})],
+            **vals,
         }
     )
     move.action_post()
@@ -94,6 +95,54 @@ def test_a_rolled_back_transaction_gives_its_invoice_numbers_back(apps: Registry
             assert _invoice_name(env, partner) == "INV/2026/00003"
             raise RuntimeError("a step failed")
         assert _invoice_name(env, partner) == "INV/2026/00003"
+
+
+def test_each_company_numbers_its_own_invoices(apps: Registry) -> None:
+    """As Odoo's journals: a company's invoices are numbered without the other
+    company's in between, which would be gaps in its own numbers."""
+    with apps.transaction() as env:
+        partner = _customer(env)
+        main = env.ref("base.main_company")
+        assert main is not None
+        second = int(env["res.company"].create({"name": "Second Company"}).id)
+        names = [
+            str(_posted_invoice(env, partner, company_id=company).name)  # type: ignore[attr-defined]
+            for company in (main.id, second, main.id, second, second)
+        ]
+        assert names == [
+            "INV/2026/00001",
+            "INV/2026/00001",
+            "INV/2026/00002",
+            "INV/2026/00002",
+            "INV/2026/00003",
+        ]
+        by_company = {
+            company: env["account.move"].search([("company_id", "=", company)], order="name")
+            for company in (main.id, second)
+        }
+        assert by_company[second].mapped("name") == [f"INV/2026/0000{n}" for n in (1, 2, 3)]
+
+
+def test_a_companys_first_counted_invoice_follows_its_own_highest_name(apps: Registry) -> None:
+    """A database numbered before invoices were counted per company: each company's
+    counter starts after the highest invoice name of that company."""
+    with apps.transaction() as env:
+        partner = _customer(env)
+        main = env.ref("base.main_company")
+        assert main is not None
+        second = int(env["res.company"].create({"name": "Second Company"}).id)
+        for company, name in ((main.id, "INV/2026/00003"), (second, "INV/2026/00007")):
+            _posted_invoice(env, partner, company_id=company, name=name)
+        assert _posted_invoice(env, partner, company_id=second).name == "INV/2026/00008"  # type: ignore[attr-defined]
+        assert _posted_invoice(env, partner, company_id=main.id).name == "INV/2026/00004"  # type: ignore[attr-defined]
+
+
+def test_a_counters_key_names_what_is_wrong_with_a_prefix() -> None:
+    assert counter_key("INV/2026/", 2) == "INV/2026/|company=2"
+    with pytest.raises(ValueError, match=r"prefix 'X\|company=1' holds '\|company='"):
+        counter_key("X|company=1")
+    with pytest.raises(ValueError, match="is longer than 64"):
+        counter_key("P" * 60, 12345)
 
 
 def test_a_rolled_back_orders_number_is_not_given_again_on_postgresql(apps: Registry) -> None:

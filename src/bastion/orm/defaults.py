@@ -57,22 +57,25 @@ def next_names(
     field: str = "name",
     width: int = 5,
     gaps: bool = False,
+    company: int | None = None,
 ) -> list[str]:
     """``count`` new names ``<prefix><digits>``, never given before (a deleted
     document's included): the prefix's counter (``bastion.orm.numbering``) starts after
     the highest such name in ``field`` when the prefix has none yet. ``gaps``: a
     rolled-back document's number is not given again, and others numbering meanwhile
-    do not wait for this transaction (``take_numbers``)."""
+    do not wait for this transaction (``take_numbers``). ``company``: numbered apart
+    from other companies' documents, which may bear the same names."""
     if count == 0:
         return []
 
     def highest() -> int:
         # LIKE's "_" is exactly one character: only names of the numbered shape compete.
-        found = records.sudo().search(
-            [(field, "=like", prefix + "_" * width)], order=f"{field} desc", limit=20
-        )
+        domain: list[Any] = [(field, "=like", prefix + "_" * width)]
+        if company is not None:
+            domain.append(("company_id", "=", company))
+        found = records.sudo().search(domain, order=f"{field} desc", limit=20)
         names = found.mapped(field)
         return next((int(s) for n in names if (s := n[len(prefix) :]).isdigit()), 0)
 
-    first = take_numbers(records.env, prefix, count, highest, gaps=gaps)
+    first = take_numbers(records.env, prefix, count, highest, gaps=gaps, company=company)
     return [f"{prefix}{number:0{width}d}" for number in range(first, first + count)]

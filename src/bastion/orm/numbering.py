@@ -18,6 +18,11 @@ the row is locked for that transaction only and a rolled-back document's number 
 not given again. On SQLite one transaction writes at a time anyway, and the numbers
 are the caller's transaction's.
 
+Invoices are numbered per company, as Odoo numbers them per journal: each company's
+``INV/2026/`` runs 1, 2, 3 without the other company's invoices in between, which a
+shared counter would put there as gaps. Such a counter's row is keyed by the prefix and
+the company (``counter_key``).
+
 A database numbered before the table existed (or a prefix seen for the first time)
 starts after the highest number in use, found by the caller.
 
@@ -38,8 +43,12 @@ if TYPE_CHECKING:
     from .environment import Environment
 
 NUMBERING_TABLE = "ir_sequence_number"
-# Longer than any prefix an addon makes ("RBILL/2026/"); a longer one is refused.
+# Longer than any counter key an addon makes ("RBILL/2026/|company=12"); a longer one is
+# refused.
 PREFIX_LENGTH = 64
+# Separates a prefix from its company in a counter's key; refused in a prefix, so that
+# no prefix's key is another's.
+COMPANY_SEPARATOR = "|company="
 # How long a number taken apart waits for its counter's row: a prefix taken both ways
 # in one transaction would otherwise wait for that transaction, which waits for it.
 APART_LOCK_TIMEOUT_MS = 10_000
@@ -69,23 +78,39 @@ def apart_engine(engine: sa.Engine) -> sa.Engine | None:
     )
 
 
+def counter_key(prefix: str, company: int | None = None) -> str:
+    """The key of ``prefix``'s counter row: the prefix itself, or with ``company`` for
+    a prefix numbered per company."""
+    if COMPANY_SEPARATOR in prefix:
+        raise ValueError(f"numbering prefix {prefix!r} holds {COMPANY_SEPARATOR!r}")
+    key = prefix if company is None else f"{prefix}{COMPANY_SEPARATOR}{company}"
+    if len(key) > PREFIX_LENGTH:
+        raise ValueError(f"numbering key {key!r} is longer than {PREFIX_LENGTH}")
+    return key
+
+
 def take_numbers(
-    env: Environment, prefix: str, count: int, highest: Callable[[], int], *, gaps: bool = False
+    env: Environment,
+    prefix: str,
+    count: int,
+    highest: Callable[[], int],
+    *,
+    gaps: bool = False,
+    company: int | None = None,
 ) -> int:
-    """The first of ``count`` consecutive numbers for ``prefix``, taken for this
-    transaction, or (``gaps``, on PostgreSQL) for good in one of their own;
-    ``highest()`` is the highest number in use, asked for only when the prefix has no
-    row yet."""
+    """The first of ``count`` consecutive numbers for ``prefix`` (of ``company``, when
+    numbered per company), taken for this transaction, or (``gaps``, on PostgreSQL) for
+    good in one of their own; ``highest()`` is the highest number in use, asked for only
+    when the counter has no row yet."""
     if count < 1:
         raise ValueError(f"take_numbers: count must be at least 1, not {count}")
-    if len(prefix) > PREFIX_LENGTH:
-        raise ValueError(f"numbering prefix {prefix!r} is longer than {PREFIX_LENGTH}")
+    key = counter_key(prefix, company)
     table = env.registry.numbering
     apart = env.registry.numbering_apart if gaps else None
     if apart is None:
-        return _take(env.cr, table, prefix, count, highest)
+        return _take(env.cr, table, key, count, highest)
     with apart.begin() as connection:
-        return _take(connection, table, prefix, count, highest)
+        return _take(connection, table, key, count, highest)
 
 
 def _take(

@@ -35,15 +35,18 @@ NAME_PREFIXES = {
 }
 
 
-def next_move_name(moves: Model, move_type: str, year: int, width: int = 5) -> str:
-    """The next ``INV/<year>/<digits>`` of that type, never given before (the type and
-    year's counter, ``bastion.orm.numbering``).
+def next_move_name(
+    moves: Model, move_type: str, year: int, company: int | None, width: int = 5
+) -> str:
+    """The next ``INV/<year>/<digits>`` of that type in ``company``, never given before
+    and without gaps (the counter of the type, year and company,
+    ``bastion.orm.numbering``): as Odoo's journals, each company numbers its own.
 
-    >>> next_move_name(env["account.move"], "out_invoice", 2026)   # doctest: +SKIP
+    >>> next_move_name(env["account.move"], "out_invoice", 2026, 1)   # doctest: +SKIP
     'INV/2026/00013'
     """
     prefix = f"{NAME_PREFIXES[move_type]}/{year}/"
-    return next_names(moves, prefix, 1, width=width)[0]
+    return next_names(moves, prefix, 1, width=width, company=company)[0]
 
 
 class AccountMove(Model):
@@ -123,7 +126,8 @@ class AccountMove(Model):
             date = move.invoice_date or dt.date.today()
             vals: dict[str, object] = {"state": "posted", "invoice_date": date}
             if move.name in (DRAFT_NAME, False):
-                vals["name"] = next_move_name(self, str(move.move_type), date.year)
+                company = move.company_id.id or None
+                vals["name"] = next_move_name(self, str(move.move_type), date.year, company)
             move.write(vals)
         return True
 
