@@ -151,13 +151,16 @@ def run_database(
     args = run.args
     registry = Registry(url)
     if backend == "postgresql":
-        # Every backend the registry opens from now on, the EXPLAINs' included, runs
-        # where the peers' do (bench/cores.py); the ones opened while loading go.
-        sa.event.listen(
-            registry.engine,
-            "connect",
-            lambda dbapi, _record: run.cores.pin_backend(dbapi.info.backend_pid),
-        )
+        # Every backend the registry opens from now on, the EXPLAINs' and the order
+        # numbers' included, runs where the peers' do (bench/cores.py); the ones opened
+        # while loading go.
+        for engine in (registry.engine, registry.numbering_apart):
+            if engine is not None:
+                sa.event.listen(
+                    engine,
+                    "connect",
+                    lambda dbapi, _record: run.cores.pin_backend(dbapi.info.backend_pid),
+                )
         registry.engine.dispose()
     log = StatementLog(registry.engine)
     users = [fixture.users[name] for name in args.users]
@@ -215,6 +218,12 @@ def run_database(
 
     console.print(f"[bold]{backend} {size_label(size)}[/]: Bastion with the registry's indexes")
     bastion_reads("registry indexes", "bastion-reg")
+    # New backends for what is timed against the peers. A backend that has run one
+    # JIT-compiled statement (the portal task lists at 1M on the registry's indexes) has
+    # loaded LLVM, and every parallel worker it starts later loads it too: its counts at
+    # 1M took 15-18 ms more than the same text on a fresh backend (docs/performance.md).
+    # The peers' backends never ran those statements.
+    registry.engine.dispose()
 
     with registry.engine.begin() as conn:
         for ddl in HAND_INDEXES:
