@@ -5,6 +5,7 @@ its numbers back. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -75,6 +76,22 @@ def test_numbering_starts_after_the_names_already_in_use(apps: Registry) -> None
             "S00043",
             "S00044",
         ]
+
+
+def _started(work: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+    """``work`` running in a thread of its own, and the list its error will be in (for
+    the test's assertions: an exception in a thread fails nothing by itself)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:
+            errors.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    return worker, errors
 
 
 def _invoice_name(env: Environment, partner: int) -> str:
@@ -170,21 +187,16 @@ def test_orders_numbered_at_once_do_not_wait_for_each_other(apps: Registry) -> N
         partner = _customer(env)
         assert _order(env, partner) == "S00001"
     names: list[str] = []
-    errors: list[BaseException] = []
 
     def other() -> None:
-        try:
-            with apps.transaction() as env:
-                names.append(_order(env, partner))
-                names.append(str(env["helpdesk.ticket"].create({"name": "Desk"}).number))
-        except BaseException as error:  # reported by the assertion below
-            errors.append(error)
+        with apps.transaction() as env:
+            names.append(_order(env, partner))
+            names.append(str(env["helpdesk.ticket"].create({"name": "Desk"}).number))
 
     with apps.transaction() as importing:
         batch = importing["sale.order"].create([{"partner_id": partner}] * 3)
         assert batch.mapped("name") == ["S00002", "S00003", "S00004"]
-        worker = threading.Thread(target=other)
-        worker.start()
+        worker, errors = _started(other)
         worker.join(timeout=30)
         done_meanwhile = not worker.is_alive()
     worker.join(timeout=60)
@@ -205,19 +217,14 @@ def test_two_transactions_numbering_invoices_at_once_get_different_numbers(
         partner = _customer(env)
         assert _invoice_name(env, partner) == "INV/2026/00001"
     names: list[str] = []
-    errors: list[BaseException] = []
 
     def second() -> None:
-        try:
-            with apps.transaction() as other:
-                names.append(_invoice_name(other, partner))
-        except BaseException as error:  # reported by the assertion below
-            errors.append(error)
+        with apps.transaction() as other:
+            names.append(_invoice_name(other, partner))
 
     with apps.transaction() as env:
         names.append(_invoice_name(env, partner))
-        worker = threading.Thread(target=second)
-        worker.start()
+        worker, errors = _started(second)
         # Given time to number while this transaction is open: it must wait for it.
         worker.join(timeout=2)
     worker.join(timeout=60)

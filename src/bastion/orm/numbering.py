@@ -114,11 +114,11 @@ def take_numbers(
 
 
 def _take(
-    connection: sa.Connection, table: sa.Table, prefix: str, count: int, highest: Callable[[], int]
+    connection: sa.Connection, table: sa.Table, key: str, count: int, highest: Callable[[], int]
 ) -> int:
     take = (
         sa.update(table)
-        .where(table.c.prefix == prefix)
+        .where(table.c.prefix == key)
         .values(last=table.c.last + count)
         .returning(table.c.last)
     )
@@ -126,15 +126,15 @@ def _take(
     if last is None:
         # Two transactions may both find no row: the second's insert waits for the
         # first's and does nothing, and its UPDATE then sees the first's row.
-        connection.execute(_insert_if_missing(connection, table, prefix, highest()))
+        connection.execute(_insert_if_missing(connection, table, key, highest()))
         last = connection.execute(take).scalar_one()
     return int(last) - count + 1
 
 
 def _insert_if_missing(
-    connection: sa.Connection, table: sa.Table, prefix: str, last: int
+    connection: sa.Connection, table: sa.Table, key: str, last: int
 ) -> sa.Insert:
-    values = {"prefix": prefix, "last": last}
+    values = {"prefix": key, "last": last}
     if connection.dialect.name == "postgresql":
         return postgresql.insert(table).values(values).on_conflict_do_nothing()
     return sqlite.insert(table).values(values).on_conflict_do_nothing()
