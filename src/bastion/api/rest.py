@@ -44,12 +44,13 @@ from bastion.errors import (
     MissingError,
     ValidationError,
 )
+from bastion.orm.concurrency import RetriesExhausted, retrying
 from bastion.web.context import bastion, client_ip
 
 from . import dispatch
 from .credentials import key_caller
 from .openapi import DEFAULT_PAGE, INT_MAX, MAX_PAGE, PREFIX, openapi_document, security_state
-from .ratelimit import ApiRateLimiter, RateLimitUnavailable
+from .ratelimit import ApiRateLimiter, RateLimitDecision, RateLimitUnavailable
 
 if TYPE_CHECKING:
     from bastion.orm import Environment
@@ -131,6 +132,10 @@ def problem_of(exc: BaseException) -> Problem:
         return Problem(422, "invalid_domain", str(exc))
     if isinstance(exc, ConstructionError):
         return Problem(422, "invalid_arguments", str(exc))
+    if isinstance(exc, RetriesExhausted):
+        logger.warning("REST request gave up: %s", exc)
+        message = "Other requests were changing the same data; nothing was saved. Try again."
+        return Problem(503, "busy", message, {"Retry-After": "1"})
     if isinstance(exc, sa.exc.DataError):
         # A value the database refuses for its column (an integer out of range).
         return Problem(422, "invalid_arguments", "A value does not fit its field's column.")
@@ -340,15 +345,21 @@ Handler = Callable[["Environment"], Response]
 
 
 def serve(request: Request, handler: Handler) -> Response:
-    """Authenticate, count, run ``handler`` in one transaction, answer JSON errors."""
+    """Authenticate, count, run ``handler`` in one transaction, answer JSON errors. A
+    transaction that lost a race to another runs again (``bastion.orm.concurrency``),
+    counted once by the rate limit."""
     headers: dict[str, str] = {}
-    try:
+    decision: RateLimitDecision | None = None
+
+    def attempt() -> Response:
+        nonlocal decision, headers
         key = bearer_key(request)
         app = bastion(request)
         with app.registry.transaction() as su:
             caller = key_caller(su, key, ip=client_ip(request), throttle=app.throttle)
-            decision = rate_limiter(request).hit(f"rest-key:{key}")
-            headers = decision.headers()
+            if decision is None:
+                decision = rate_limiter(request).hit(f"rest-key:{key}")
+                headers = decision.headers()
             if not decision.allowed:
                 raise Problem(
                     429,
@@ -356,7 +367,10 @@ def serve(request: Request, handler: Handler) -> Response:
                     f"More than {decision.limit} requests for this API key; "
                     f"try again in {decision.retry_after} second(s).",
                 )
-            response = handler(caller.environment(su))
+            return handler(caller.environment(su))
+
+    try:
+        response = retrying(attempt)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
         response = problem_of(exc).response()
     response.headers.update(headers)

@@ -37,6 +37,7 @@ from bastion.errors import (
     MissingError,
     ValidationError,
 )
+from bastion.orm.concurrency import RetriesExhausted, retrying
 from bastion.web.context import Bastion, bastion, client_ip
 
 from . import dispatch, rpc_json, rpc_xml
@@ -108,6 +109,9 @@ def fault_of(exc: Exception, where: str = "") -> Fault:
         return Fault(FAULT_WARNING, "odoo.exceptions.ValidationError", str(exc))
     if isinstance(exc, ApiError | ConstructionError):
         return Fault(FAULT_WARNING, "odoo.exceptions.UserError", str(exc))
+    if isinstance(exc, RetriesExhausted):
+        logger.warning("RPC call %s gave up: %s", where or "(unparsed)", exc)
+        return Fault(FAULT_APPLICATION, "odoo.exceptions.ConcurrencyError", str(exc))
     # Never the call's arguments in the log: execute_kw carries the password.
     logger.error("RPC call %s failed", where or "(unparsed)", exc_info=exc)
     return Fault(FAULT_APPLICATION, "werkzeug.exceptions.InternalServerError", INTERNAL_ERROR)
@@ -240,7 +244,8 @@ def serve(app: Bastion, ip: str, service: str, method: str, params: Params) -> o
 def answer(app: Bastion, ip: str, service: str, method: str, params: Params) -> object | Fault:
     """:func:`serve`, with every exception turned into its :class:`Fault`."""
     try:
-        return serve(app, ip, service, method, params)
+        # A transaction that lost a race to another runs again, as Odoo's do.
+        return retrying(lambda: serve(app, ip, service, method, params))
     except Exception as exc:  # an RPC endpoint answers every failure
         return fault_of(exc, _where(service, method, params))
 

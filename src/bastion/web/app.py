@@ -38,6 +38,7 @@ from .context import (
 )
 from .csrf import CsrfTokens
 from .headers import SecurityHeadersMiddleware
+from .retry import RetryLostRaces
 from .templating import make_templates
 from .visitor import VisitorCookieMiddleware
 
@@ -71,6 +72,13 @@ def create_app(settings: Settings, registry: Registry | None = None) -> ASGIApp:
     app.include_router(share.router)
     app.include_router(portal.router)
     app.include_router(backoffice.router)
+
+    def busy() -> HTMLResponse:
+        page = templates.get_template("busy.html").render()
+        return HTMLResponse(page, status_code=503, headers={"Retry-After": "1"})
+
+    # Inside FastAPI's error handling: it must see a lost race before the 500 page.
+    app.add_middleware(RetryLostRaces, busy=busy)
 
     def not_found() -> HTMLResponse:
         # One page for "missing" and "not yours": nothing in it depends on the request.
