@@ -71,6 +71,9 @@ class Model:
     # One2many fields whose records a share link of this model's record also grants
     # (an order's lines).
     _share_includes: ClassVar[tuple[str, ...]] = ()
+    # Unique constraints as Odoo declares them: (name, "UNIQUE (field, ...)", message),
+    # enforced by the database (bastion.orm.unique).
+    _sql_constraints: ClassVar[Sequence[tuple[str, str, str]]] = ()
     _access_through_ops: ClassVar[Mapping[str, str]] = {
         "read": "read",
         "create": "write",

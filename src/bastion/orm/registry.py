@@ -34,6 +34,7 @@ from .schema import (
     id_field,
     table_name,
 )
+from .unique import unique_constraints
 
 if TYPE_CHECKING:
     from bastion.domain import Node
@@ -124,6 +125,24 @@ def create_engine(url: str) -> sa.Engine:
 
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def _create_unique_index(conn: sa.Connection, index: sa.Index) -> None:
+    """A unique constraint new to an existing table, whose rows may break it: then, as
+    Odoo does, the registry warns and goes on without it (only the Python checks
+    apply), and tries again at the next start."""
+    try:
+        with conn.begin_nested():
+            index.create(conn, checkfirst=True)
+    except sa.exc.IntegrityError as exc:
+        first_line = str(exc.orig).partition("\n")[0]
+        _LOGGER.warning(
+            "the unique constraint %s is not enforced: rows of %s already break it (%s); "
+            "it is created at the first start after they are fixed",
+            index.name,
+            index.table.name if index.table is not None else "?",
+            first_line,
+        )
 
 
 def _warn_of_reused_ids(conn: sa.Connection, metadata: sa.MetaData) -> None:
@@ -288,6 +307,7 @@ class ModelRegistry:
             access_through=through,
             access_through_ops=dict(composed._access_through_ops),
             share_includes=tuple(composed._share_includes),
+            unique=unique_constraints(name, table, fields, composed._sql_constraints),
             public_methods=_public_methods(composed),
         )
         for included in spec.share_includes:
@@ -365,7 +385,11 @@ class ModelRegistry:
                 present = {ix["name"] for ix in inspector.get_indexes(table.name)}
                 for index in table.indexes:
                     # A name the dialect shortened is not in ``present``: checkfirst asks.
-                    if index.name not in present:
+                    if index.name in present:
+                        continue
+                    if index.unique:
+                        _create_unique_index(conn, index)
+                    else:
                         index.create(conn, checkfirst=True)
             if conn.dialect.name == "sqlite":
                 _warn_of_reused_ids(conn, self.metadata)

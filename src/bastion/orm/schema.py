@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from bastion.errors import ConstructionError
 
 from .fields import Field, Id, Many2many
+from .unique import UniqueConstraint
 
 _ORDER_TERM = re.compile(
     r"^\s*(?P<field>[a-z_][a-z0-9_]*)(?:\s+(?P<dir>asc|desc))?"
@@ -56,6 +57,7 @@ class ModelSpec:
     access_through: tuple[str, str] | None = None
     access_through_ops: dict[str, str] = field(default_factory=dict)
     share_includes: tuple[str, ...] = ()
+    unique: tuple[UniqueConstraint, ...] = ()  # _sql_constraints
     # Methods marked @public, by name: the only ones the external API may call
     # besides CRUD (looked up here, never with getattr on a name from a request).
     public_methods: dict[str, Callable[..., Any]] = field(default_factory=dict)

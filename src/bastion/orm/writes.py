@@ -24,6 +24,7 @@ from bastion.errors import ValidationError
 from .commands import apply_commands, normalize_commands
 from .crud import RESERVED, check_rules, chunks
 from .fields import NOT_SET
+from .unique import unique_violations
 
 if TYPE_CHECKING:
     from .model import Model
@@ -123,7 +124,7 @@ def create(records: Model, batch: list[Mapping[str, object]]) -> tuple[int, ...]
         return ()
     _check_references(records, [columns for columns, _x2many in prepared])
     security.changing(env, records._name)
-    with env.savepoint():
+    with unique_violations(records._name, spec.table, spec.unique), env.savepoint():
         ids = _insert_rows(records, [columns for columns, _x2many in prepared])
         env.transaction.created.setdefault(records._name, set()).update(ids)
         for run, x2many in _x2many_runs(records, ids, [x2many for _c, x2many in prepared]):
@@ -206,7 +207,7 @@ def write(records: Model, vals: dict[str, object]) -> None:
     ids = list(records._ids)
     table = spec.table
     security.changing(env, records._name)
-    with env.savepoint():
+    with unique_violations(records._name, table, spec.unique), env.savepoint():
         if columns:
             for chunk in chunks(ids):
                 selected = one_of(table.c.id, chunk, env.cr.dialect.name)

@@ -171,7 +171,11 @@ class ResUsers(Model):
     _name = "res.users"
     _description = "User"
     _order = "login, id"
-    login = fields.Char(required=True, index=True)
+    # The database's check too: _check_unique_logins cannot see another transaction's
+    # uncommitted user, and two signups with one login at once both passed it. Its
+    # index serves the lookups by login.
+    _sql_constraints = [("login_key", "UNIQUE (login)", "Two users cannot have the same login.")]
+    login = fields.Char(required=True)
     name = fields.Char(required=True)
     partner_id = fields.Many2one("res.partner", required=True, ondelete="restrict", index=True)
     commercial_partner_id = fields.Many2one("res.partner", readonly=True, index=True)
