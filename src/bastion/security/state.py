@@ -50,6 +50,30 @@ class RuleDef:
         return not self.groups
 
 
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
+def _ints(value: object) -> list[int]:
+    assert isinstance(value, list)
+    return [_int(v) for v in value]
+
+
+def _pair(value: object) -> tuple[int, str] | None:
+    """A many2one as read() gives it, (id, display name), or None for False."""
+    if value is False:
+        return None
+    assert isinstance(value, tuple | list) and len(value) == 2
+    return _int(value[0]), str(value[1])
+
+
+def _model_of(models: dict[int, str], value: object) -> str:
+    pair = _pair(value)
+    assert pair is not None  # model_id is required
+    return models[pair[0]]
+
+
 class RegistrySchema:
     """bastion.expr.SchemaLookup over a registry: rule attribute chains are checked
     against declared fields."""
@@ -93,6 +117,25 @@ def kept_rule_text(registry: ModelRegistry, text: str) -> CompiledExpression:
     return found
 
 
+# registry -> (schema generation, the rules' texts, what they read)
+_SOURCES: weakref.WeakKeyDictionary[ModelRegistry, tuple[int, frozenset[str], ValueSources]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def kept_sources(registry: ModelRegistry, rules: Sequence[RuleDef]) -> ValueSources:
+    """``ValueSources.of_rules``, kept while the rule texts and the models stay the
+    same: most security versions change groups or users (a portal signup), not rules,
+    and finding what the rules read walks every rule and every many2one."""
+    texts = frozenset(rule.text for rule in rules if rule.expression is not None)
+    kept = _SOURCES.get(registry)
+    if kept is not None and kept[0] == registry.schema_generation and kept[1] == texts:
+        return kept[2]
+    sources = ValueSources.of_rules(rules, registry)
+    _SOURCES[registry] = (registry.schema_generation, texts, sources)
+    return sources
+
+
 @dataclass(frozen=True)
 class GroupGraph:
     """Groups, their implications, names and XML ids (all of them: a small table)."""
@@ -104,13 +147,22 @@ class GroupGraph:
     @classmethod
     def load(cls, env: Environment) -> GroupGraph:
         su = env(su=True)
-        groups = su["res.groups"].search([])
-        implied = {int(g.id): tuple(g.implied_ids.ids) for g in groups}
-        names = {int(g.id): str(g.full_name) for g in groups}
+        implied: dict[int, tuple[int, ...]] = {}
+        names: dict[int, str] = {}
+        # Rows rather than records: a version is loaded after every security change,
+        # and reading records field by field made most of its time (docs/performance.md).
+        for row in su["res.groups"].search_read([], ["name", "category_id", "implied_ids"]):
+            gid = _int(row["id"])
+            implied[gid] = tuple(_ints(row["implied_ids"]))
+            category = _pair(row["category_id"])
+            # res.groups.full_name: "Category / Name"
+            names[gid] = f"{category[1]} / {row['name']}" if category else str(row["name"])
         xmlids: dict[str, int] = {}
-        data = su["ir.model.data"].search([("model", "=", "res.groups")])
-        for row in data.read(["module", "name", "res_id"]):
-            xmlids[f"{row['module']}.{row['name']}"] = int(row["res_id"])  # type: ignore[call-overload]
+        data = su["ir.model.data"].search_read(
+            [("model", "=", "res.groups")], ["module", "name", "res_id"]
+        )
+        for row in data:
+            xmlids[f"{row['module']}.{row['name']}"] = _int(row["res_id"])
         return cls(implied, names, xmlids)
 
 
@@ -144,35 +196,42 @@ class SecurityState:
         su = env(su=True)
         registry = env.registry
         groups = GroupGraph.load(su)
+        models = {
+            _int(row["id"]): str(row["model"]) for row in su["ir.model"].search_read([], ["model"])
+        }
+        perm_fields = [f"perm_{p}" for p in PERMS]
         access: dict[str, list[AccessRow]] = {}
-        for acl in su["ir.model.access"].search([]):
-            perms = frozenset(p for p in PERMS if acl[f"perm_{p}"])
-            group = acl.group_id.id or None
-            access.setdefault(str(acl.model_id.model), []).append(
-                AccessRow(str(acl.name), group, perms)
+        for row in su["ir.model.access"].search_read(
+            [], ["name", "model_id", "group_id", *perm_fields]
+        ):
+            perms = frozenset(p for p in PERMS if row[f"perm_{p}"])
+            group = _pair(row["group_id"])
+            access.setdefault(_model_of(models, row["model_id"]), []).append(
+                AccessRow(str(row["name"]), group[0] if group else None, perms)
             )
         rules: dict[str, list[RuleDef]] = {}
-        for rule in su["ir.rule"].search([]):
-            text = str(rule.domain_force or "[]")
+        for row in su["ir.rule"].search_read(
+            [], ["name", "model_id", "groups", "domain_force", *perm_fields]
+        ):
+            text = str(row["domain_force"] or "[]")
             try:
                 compiled: CompiledExpression | None = kept_rule_text(registry, text)
             except Exception:  # noqa: BLE001 - a rule that no longer compiles denies
                 compiled = None
-            model = str(rule.model_id.model)
+            model = _model_of(models, row["model_id"])
             rules.setdefault(model, []).append(
                 RuleDef(
-                    id=int(rule.id),
-                    name=str(rule.name),
+                    id=_int(row["id"]),
+                    name=str(row["name"]),
                     model=model,
-                    groups=frozenset(rule.groups.ids),
-                    perms=frozenset(p for p in PERMS if rule[f"perm_{p}"]),
+                    groups=frozenset(_ints(row["groups"])),
+                    perms=frozenset(p for p in PERMS if row[f"perm_{p}"]),
                     text=text,
                     expression=compiled,
                 )
             )
         every = [rule for model_rules in rules.values() for rule in model_rules]
-        sources = ValueSources.of_rules(every, registry)
-        return cls(groups, access, rules, sources)
+        return cls(groups, access, rules, kept_sources(registry, every))
 
     def direct_groups_of(self, env: Environment, uid: int) -> tuple[int, ...]:
         """The groups given to ``uid`` directly, read in ``env``'s transaction the
