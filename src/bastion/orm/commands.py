@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from bastion.domain.sql_members import one_of
 from bastion.errors import AccessError, MissingError, ValidationError
 
+from .bulk import unnested_insert
+
 if TYPE_CHECKING:
     from .fields import Field
     from .model import Model
@@ -237,7 +239,11 @@ def _insert_links(records: Model, field: Field, pairs: list[tuple[int, int]]) ->
             existing.update((int(a), int(b)) for a, b in env.cr.execute(query))
     new = [pair for pair in wanted if pair not in existing]
     if new:
-        env.cr.execute(sa.insert(rel), [{field.column1: a, field.column2: b} for a, b in new])
+        rows = [{field.column1: a, field.column2: b} for a, b in new]
+        if len(rows) > 1 and dialect == "postgresql":
+            env.cr.execute(unnested_insert(rel, rows))
+        else:
+            env.cr.execute(sa.insert(rel), rows)
     _invalidate(records, field, owners)
 
 

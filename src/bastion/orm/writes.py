@@ -21,6 +21,7 @@ from bastion.domain import SqlCompiler, Term
 from bastion.domain.sql_members import one_of
 from bastion.errors import ValidationError
 
+from .bulk import unnested_insert
 from .commands import apply_commands, normalize_commands
 from .crud import RESERVED, check_rules, chunks
 from .fields import NOT_SET
@@ -152,6 +153,11 @@ def _insert_rows(records: Model, rows: list[dict[str, object]]) -> tuple[int, ..
             sa.insert(table), [{**row, "id": rid} for row, rid in zip(rows, ids, strict=True)]
         )
         return ids
+    if len(rows) > 1 and env.cr.dialect.name == "postgresql":
+        # The id sequence numbers the rows in the order unnest gives them, the arrays'
+        # order: sorted, the ids are the rows' in the rows' order.
+        query = unnested_insert(table, rows).returning(table.c.id)
+        return tuple(sorted(int(rid) for rid in env.cr.scalars(query)))
     query = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return tuple(int(rid) for rid in env.cr.scalars(query, rows))
 
