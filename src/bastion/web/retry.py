@@ -17,6 +17,7 @@ page is sent. The API's routes retry their own calls and answer in their own for
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import anyio
@@ -26,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bastion.orm.concurrency import ATTEMPTS, lost_a_race, note_retry, wait_before
 
 from .visitor import API_PATHS
+
+logger = logging.getLogger(__name__)
 
 
 class RetryLostRaces:
@@ -56,6 +59,11 @@ class RetryLostRaces:
                 if started or not lost_a_race(error):
                     raise
                 if attempt == self.attempts:
+                    logger.warning(
+                        "page %r gave up: lost a race %d times in a row",  # %r: no forged log lines
+                        scope.get("path", "?"),
+                        attempt,
+                    )
                     await self.busy()(scope, receive, send)
                     return
                 note_retry(error, attempt, self.attempts)
