@@ -695,6 +695,34 @@ def test_jsonrpc_error_has_odoo_shape(server: LiveServer, world: World) -> None:
     assert not any(secret in json.dumps(answer) for secret in B_SECRETS)
 
 
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"name": "a\u0000b"}, "res.partner.name: text may not hold NUL characters"),
+        ({"name": "x", "parent_id": 2**40}, "res.partner.parent_id: 1099511627776 is beyond"),
+    ],
+)
+def test_jsonrpc_values_no_column_holds_are_validation_errors(
+    server: LiveServer, world: World, values: dict[str, Any], message: str
+) -> None:
+    """JSON carries what XML-RPC cannot: the same refusal on both backends, before
+    any statement, rather than the database's error as an internal one."""
+    _, answer = jsonrpc(
+        server,
+        "object",
+        "execute_kw",
+        DB,
+        world.uids["employee"],
+        world.keys["full"],
+        "res.partner",
+        "create",
+        [values],
+    )
+    data = answer["error"]["data"]
+    assert data["name"] == "odoo.exceptions.ValidationError", data
+    assert message in data["message"]
+
+
 def test_jsonrpc_wrong_password_and_wrong_db(server: LiveServer, world: World) -> None:
     uid = world.uids["employee"]
     _, answer = jsonrpc(server, "object", "execute", DB, uid, "nope", "res.partner", "search", [])

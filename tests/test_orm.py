@@ -133,6 +133,10 @@ def test_create_single_dict_returns_one_record(reg: Registry) -> None:
         ({"state": "bogus"}, "test.item.state"),
         ({"id": 5}, "maintained by Bastion"),
         ({"category_id": 999_999}, "do not exist"),
+        # PostgreSQL's INTEGER range, refused on SQLite too, before any statement
+        ({"quantity": 2**31}, r"test\.item\.quantity: 2147483648 is beyond the range of an int"),
+        ({"quantity": -(2**31) - 1}, "test.item.quantity: -2147483649 is beyond"),
+        ({"category_id": 2**40}, "test.item.category_id: 1099511627776 is beyond the range of a"),
     ],
 )
 def test_create_rejects_bad_values_and_writes_nothing(

@@ -28,11 +28,10 @@ from starlette.datastructures import FormData
 
 from bastion.errors import AccessError, MissingError, ValidationError
 from bastion.orm import Model
-from bastion.orm.fields import NOT_SET
+from bastion.orm.fields import INT_MAX, NOT_SET
 from bastion.orm.schema import ModelSpec
 
 from .backoffice_fields import (
-    INT_MAX,
     LIST_TYPES,
     SORTABLE_TYPES,
     X2MANY,

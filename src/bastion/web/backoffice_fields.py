@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from markupsafe import Markup, escape
 
 from bastion.orm import Environment, Model
+from bastion.orm.fields import INT_MAX, INT_MIN  # PostgreSQL's integer column
 
 CHOICES_LIMIT = 80  # a many2one with more candidates than this is typed as an id
 LINKS_SHOWN = 100
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # PostgreSQL's integer column
 LIST_TYPES = frozenset(
     {"char", "integer", "float", "boolean", "date", "datetime", "selection", "many2one"}
 )
