@@ -26,7 +26,7 @@ def unnested_insert(table: sa.Table, rows: Sequence[Mapping[str, object]]) -> sa
     """An INSERT of ``rows`` (each with the same columns) as one unnest of arrays."""
     names = list(rows[0])
     if any(len(row) != len(names) or any(n not in row for n in names) for row in rows):
-        raise ValueError(f"rows inserted into {table.name} at once have the same columns")
+        raise ValueError(f"rows inserted into {table.name} at once must have the same columns")
     arrays = [
         sa.bindparam(
             f"c{i}", [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type)
