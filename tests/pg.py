@@ -25,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
@@ -314,3 +315,30 @@ class PostgresServer:
                 f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}\n"
                 f"--- server log ({self.logfile}) ---\n{self.log_tail()}"
             )
+
+
+def wait_for_a_lock_wait(url: str, timeout: float = 30.0) -> None:
+    """Until some backend of ``url``'s database waits for a lock (a statement of another
+    thread blocked behind the caller's open transaction)."""
+    import sqlalchemy as sa  # noqa: PLC0415 - the server helpers need only psycopg
+
+    engine = sa.create_engine(url)
+    activity = sa.table("pg_stat_activity", sa.column("wait_event_type"), sa.column("datname"))
+    waiting = (
+        sa.select(sa.func.count())
+        .select_from(activity)
+        .where(
+            activity.c.wait_event_type == "Lock",
+            activity.c.datname == sa.func.current_database(),
+        )
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if conn.execute(waiting).scalar():
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"no backend waited for a lock within {timeout} s")
+    finally:
+        engine.dispose()

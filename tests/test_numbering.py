@@ -8,10 +8,12 @@ import threading
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 
 from bastion import Command, Environment, Registry
 from bastion.orm.numbering import NUMBERING_TABLE, counter_key
 from conftest import TEST_ADDONS, RegistryFactory
+from pg import wait_for_a_lock_wait
 
 APPS = ("sale", "account", "helpdesk")
 
@@ -177,6 +179,25 @@ def test_a_rolled_back_orders_number_is_not_given_again_on_postgresql(apps: Regi
         assert _order(env, partner) == taken
         found = env["sale.order"].search([], order="name").mapped("name")
         assert found == ["S00001", taken]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_workers_adding_the_counters_table_at_once_both_start(apps: Registry) -> None:
+    """A database made before the counters existed, two workers starting on it: the
+    second one's CREATE TABLE waits for the first's, then fails; it finds the table
+    made and goes on (``add_missing_own_tables``)."""
+    with apps.engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE {NUMBERING_TABLE}"))
+    with apps.engine.connect() as first:
+        first.begin()
+        apps.numbering.create(first)  # not committed: the second does not see it
+        worker, errors = _started(apps.add_missing_own_tables)
+        wait_for_a_lock_wait(apps.url)
+        first.commit()
+    worker.join(timeout=30)
+    assert not errors
+    with apps.transaction() as env:
+        assert _order(env, _customer(env)) == "S00001"
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from bastion import ConstructionError, Model, Registry, ValidationError, fields
 from bastion.orm.registry import ModelRegistry
 from conftest import RegistryFactory
+from pg import wait_for_a_lock_wait
 
 
 @pytest.fixture
@@ -65,35 +65,12 @@ def test_one_login_created_by_two_transactions_at_once_is_refused_once(
     with registry.transaction() as env:
         env["res.users"].create({"login": "dup", "name": "First"})
         first_created.set()
-        _wait_for_a_lock_wait(registry)
+        wait_for_a_lock_wait(registry.url)  # the second insert, behind the index
     worker.join(timeout=30)
     assert len(outcome) == 1 and isinstance(outcome[0], ValidationError)
     assert "Two users cannot have the same login. (res.users: login)" in str(outcome[0])
     with registry.transaction() as env:
         assert env["res.users"].search([("login", "=", "dup")]).mapped("name") == ["First"]
-
-
-def _wait_for_a_lock_wait(registry: Registry) -> None:
-    """Until another backend of the database waits for a lock (the second insert)."""
-    engine = sa.create_engine(registry.url)
-    activity = sa.table("pg_stat_activity", sa.column("wait_event_type"), sa.column("datname"))
-    waiting = (
-        sa.select(sa.func.count())
-        .select_from(activity)
-        .where(
-            activity.c.wait_event_type == "Lock", activity.c.datname == sa.func.current_database()
-        )
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                if conn.execute(waiting).scalar():
-                    return
-            time.sleep(0.02)
-        raise AssertionError("the second transaction never waited for the first")
-    finally:
-        engine.dispose()
 
 
 def test_rows_that_break_a_new_constraint_leave_it_off_with_a_warning(
