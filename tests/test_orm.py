@@ -222,6 +222,29 @@ def test_prefetch_reads_related_fields_in_bounded_queries(reg: Registry) -> None
         assert len(statements) <= 4, statements
 
 
+@pytest.mark.parametrize("su", [False, True], ids=["user", "superuser"])
+def test_searches_of_two_models_without_rules_find_each_its_own(reg: Registry, su: bool) -> None:
+    """Their WHERE is the same ``true`` object: the statement kept for one model's
+    search (``bastion.orm.kept``) was given to the other's, which found the first
+    model's ids and count."""
+    with reg.transaction() as env:
+        env["test.tag"].create([{"name": f"t{i}"} for i in range(3)])
+        env["test.category"].create([{"name": f"c{i}"} for i in range(5)])
+        admin = env.ref("base.user_admin")
+        tags = env["test.tag"].search([]).ids
+        categories = env["test.category"].search([]).ids
+    with reg.transaction() as env:
+        reader = env if su else env.with_user(admin)
+        for _ in range(2):  # the second time from the kept statements
+            assert reader["test.tag"].search([]).ids == tags
+            assert reader["test.category"].search([]).ids == categories
+            assert reader["test.tag"].search_count([]) == 3
+            assert reader["test.category"].search_count([]) == 5
+            assert [r["id"] for r in reader["test.category"].search_read([], ["name"])] == (
+                categories
+            )
+
+
 def test_hierarchy_parent_path_and_child_of(reg: Registry) -> None:
     with reg.transaction() as env:
         cat = env["test.category"]

@@ -458,8 +458,18 @@ def search_select(
     params = _window(where, offset, limit)
     if not is_empty(domain):
         return build(), params
-    key = ("search", id(where.clause), tuple(columns), terms, bool(offset), limit is not None)
-    return kept_statement(records, key, (where.clause,), build), params
+    # The table in the key: a clause without rules (``true``) is one object for every
+    # model, and the statement of one model's search was given to another's.
+    key = (
+        "search",
+        table.name,
+        id(where.clause),
+        tuple(columns),
+        terms,
+        bool(offset),
+        limit is not None,
+    )
+    return kept_statement(records, key, (table, where.clause), build), params
 
 
 def _window(where: RuleSql, offset: int, limit: int | None) -> dict[str, object]:
@@ -494,8 +504,8 @@ def search_count(records: Model, domain: Sequence[object] | str, *, limit: int |
         return sa.select(sa.func.count()).select_from(inner.subquery())
 
     if is_empty(domain):
-        key = ("count", id(where.clause), limit is not None)
-        query = kept_statement(records, key, (where.clause,), build)
+        key = ("count", table.name, id(where.clause), limit is not None)
+        query = kept_statement(records, key, (table, where.clause), build)
     else:
         query = build()
     rows = direct.fetch_all(records.env.cr, query, _window(where, 0, limit))
