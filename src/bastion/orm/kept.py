@@ -15,8 +15,9 @@ psycopg directly (``bastion.orm.direct``).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -24,6 +25,7 @@ from . import direct
 
 if TYPE_CHECKING:
     from .model import Model
+    from .registry import ModelRegistry
 
 T = TypeVar("T")
 
@@ -32,6 +34,26 @@ T = TypeVar("T")
 MAX_KEPT_STATEMENTS = 2048
 
 _KEPT = "kept statements"
+
+# registry -> (schema generation, the superuser's kept statements)
+Kept = dict[Hashable, tuple[tuple[object, ...], object]]
+_SUPERUSER: weakref.WeakKeyDictionary[ModelRegistry, tuple[int, Kept]] = weakref.WeakKeyDictionary()
+
+
+def _kept(records: Model) -> Kept:
+    """Where ``records``' environment keeps its statements."""
+    env = records.env
+    if env.su:
+        generation, kept = _SUPERUSER.get(env.registry, (-1, {}))
+        if generation != env.registry.schema_generation:
+            kept = {}
+            _SUPERUSER[env.registry] = (env.registry.schema_generation, kept)
+        return kept
+    memo = env.registry.security.context_memo(env)
+    found = memo.get(_KEPT)
+    if not isinstance(found, dict):
+        found = memo.setdefault(_KEPT, {})
+    return cast(Kept, found)
 
 
 def kept_statement(
@@ -42,20 +64,15 @@ def kept_statement(
     ``key`` names the ``parts`` the statement is built from by ``id()`` (clauses have
     no cheap equality); the entry holds them, so an id cannot be reused by another
     object while the entry lives, and a part rebuilt since (a new version, another
-    shape) gives a new key. A superuser's statements are built anew: they hold no
-    rules to walk, and the security version's state is itself read as superuser.
+    shape) gives a new key. A superuser's statements hold no rules: they are kept per
+    registry and schema generation rather than per security version (the version's
+    own state is read as superuser, before there is a version to keep them in).
     """
-    if records.env.su:
-        return build()
-    memo = records.env.registry.security.context_memo(records.env)
-    kept = memo.get(_KEPT)
-    if not isinstance(kept, dict):
-        kept = memo.setdefault(_KEPT, {})
-    assert isinstance(kept, dict)
+    kept = _kept(records)
     found = kept.get(key)
     if found is not None and len(found[0]) == len(parts):
         if all(old is new for old, new in zip(found[0], parts, strict=True)):
-            return found[1]  # type: ignore[no-any-return]
+            return cast(T, found[1])
     statement = build()
     if len(kept) < MAX_KEPT_STATEMENTS:
         kept[key] = (parts, statement)
