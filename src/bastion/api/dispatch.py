@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from bastion.domain.schema import INT_MAX
 from bastion.errors import BastionError
 from bastion.orm import Model
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 10_000
 MAX_IDS = 10_000
-MAX_ID = 2**31 - 1  # ids are integer columns
+MAX_ID = INT_MAX  # ids are integer columns
 OPERATIONS = ("read", "write", "create", "unlink")
 
 

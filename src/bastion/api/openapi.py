@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from bastion.domain.nodes import ALL_OPERATORS
+from bastion.domain.schema import INT_MAX, INT_MIN
 from bastion.orm.fields import NOT_SET
 from bastion.security import SecurityPolicy
 
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 PREFIX = "/api/v1"
 MAX_PAGE = 1000
 DEFAULT_PAGE = 80
-# The column type of Integer fields on PostgreSQL (4 bytes): larger values are refused.
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 Schema = dict[str, Any]
 FALSE: Schema = {"const": False}

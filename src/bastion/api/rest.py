@@ -37,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bastion.auth.accounts import AuthenticationError, ThrottledError
 from bastion.auth.throttle import ThrottleUnavailable
+from bastion.domain.schema import INT_MAX
 from bastion.errors import (
     AccessError,
     ConstructionError,
@@ -49,7 +50,7 @@ from bastion.web.context import bastion, client_ip
 
 from . import dispatch
 from .credentials import key_caller
-from .openapi import DEFAULT_PAGE, INT_MAX, MAX_PAGE, PREFIX, openapi_document, security_state
+from .openapi import DEFAULT_PAGE, MAX_PAGE, PREFIX, openapi_document, security_state
 from .ratelimit import ApiRateLimiter, RateLimitDecision, RateLimitUnavailable
 
 if TYPE_CHECKING:

@@ -32,7 +32,16 @@ from .nodes import (
     disjunction,
     negation,
 )
-from .schema import RELATIONAL_TYPES, TEXT_TYPES, X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
+from .schema import (
+    INT_MAX,
+    INT_MIN,
+    RELATIONAL_TYPES,
+    TEXT_TYPES,
+    X2MANY_TYPES,
+    FieldInfo,
+    ModelInfo,
+    SchemaInfo,
+)
 
 MAX_DOMAIN_TEXT = 100_000
 MAX_DEPTH = 20  # nesting of any/not any/paths
@@ -299,9 +308,6 @@ def _to_selection(field: FieldInfo, value: object) -> str:
     if field.selection_values and text not in field.selection_values:
         raise ValueError(f"not one of {list(field.selection_values)}")
     return text
-
-
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # integer columns (PostgreSQL's integer)
 
 
 def _to_int(field: FieldInfo, value: object) -> int:

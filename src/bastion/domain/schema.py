@@ -16,6 +16,9 @@ SCALAR_TYPES = frozenset(
 TEXT_TYPES = frozenset({"char", "text", "html", "selection"})
 X2MANY_TYPES = frozenset({"one2many", "many2many"})
 RELATIONAL_TYPES = X2MANY_TYPES | {"many2one"}
+# An integer column's range, PostgreSQL's INTEGER: integer fields and ids. SQLite would
+# store more; the same value is refused on both.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 class FieldInfo(Protocol):

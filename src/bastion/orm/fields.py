@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, overload
 
 import sqlalchemy as sa
 
+from bastion.domain.schema import INT_MAX, INT_MIN
+
 if TYPE_CHECKING:
     from .model import Model
 
@@ -191,11 +193,6 @@ class Binary(Field):
 
     def to_record(self, value: object, record: Model) -> object:
         return False if value is None else bytes(value)  # type: ignore[call-overload]
-
-
-# An integer column's range on PostgreSQL (INTEGER); SQLite would store more, and the
-# same value must be refused on both.
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 def _in_integer_range(value: int, what: str) -> int:

@@ -26,9 +26,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from bastion.domain.schema import INT_MAX
 from bastion.errors import AccessError, MissingError, ValidationError
 from bastion.orm import Model
-from bastion.orm.fields import INT_MAX, NOT_SET
+from bastion.orm.fields import NOT_SET
 from bastion.orm.schema import ModelSpec
 
 from .backoffice_fields import (

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
+from bastion.domain.schema import INT_MAX, INT_MIN
 from bastion.orm import Environment, Model
-from bastion.orm.fields import INT_MAX, INT_MIN  # PostgreSQL's integer column
 
 CHOICES_LIMIT = 80  # a many2one with more candidates than this is typed as an id
 LINKS_SHOWN = 100
