@@ -1,6 +1,6 @@
 """The kernel's own costs: rule lookup, rule compilation, statements per related read.
 
->>> micro_benchmarks(registry, fixture, StatementLog(registry.engine))  # doctest: +SKIP
+>>> micro_benchmarks(registry, fixture, StatementLog(registry.engine), hand)  # doctest: +SKIP
 {'rule lookup warm µs': 0.4, 'compile 20 rules ms': 1.1, ...}
 
 - ``rule lookup warm µs``: ``registry.security.rule_node(env, "sale.order", "read")`` once
@@ -28,6 +28,12 @@
   columns and its customer's name (``read()``, as a document page or an API read
   does), and ``attribute read ms``: one that reads one field of one order by
   attribute, both as the typical portal user, median over ``LOOKUPS // 100`` calls;
+- ``count, no domain ms``, ``count, state in ms`` (``state in ('sale', 'sent')``) and
+  ``list of 80, name ilike ms`` (``search_read`` of the list page's fields, the text a
+  new one at each call): one transaction each, as the typical portal user, median over
+  ``LOOKUPS // 100`` calls, and the same as hand-written SQL (``: hand SQL``). A
+  domain's statement is kept per shape (``bastion.orm.shaped``), so calls that differ
+  by their values only run the same statement;
 - ``related reads``: statements to read ``partner_id.name``, ``user_id.name`` and
   ``company_id.name`` over 80 sale orders (attribute access, internal user), and the
   same three fields through ``read()`` (display names).
@@ -35,13 +41,16 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from generate import BenchUser, Fixture
-from workloads import BastionEngine, StatementLog
+from peers import DOCS, PREDICATES, HandSql
+from workloads import BastionEngine, StatementLog, user_params
 
 from bastion import Registry
 from bastion.security.state import RuleDef, SecurityState, compile_rule_text
@@ -56,7 +65,9 @@ RULES = 20
 NEW_USERS = 8
 
 
-def micro_benchmarks(registry: Registry, fixture: Fixture, log: StatementLog) -> dict[str, float]:
+def micro_benchmarks(
+    registry: Registry, fixture: Fixture, log: StatementLog, hand: HandSql
+) -> dict[str, float]:
     figures: dict[str, float] = {}
     policy: SecurityPolicy = registry.security  # type: ignore[assignment]
     for label in ("portal", "internal"):
@@ -87,6 +98,7 @@ def micro_benchmarks(registry: Registry, fixture: Fixture, log: StatementLog) ->
     figures["empty transaction ms"] = statistics.median(samples) * 1000
 
     figures.update(_one_record_reads(engine))
+    figures.update(_searches_with_domains(engine, hand))
 
     engine = BastionEngine(registry, fixture.users["internal"])
     with engine.env() as env:
@@ -120,8 +132,13 @@ def _one_record_reads(engine: BastionEngine) -> dict[str, float]:
         with engine.env() as env:
             _ = env["sale.order"].browse(ids).name
 
+    return _medians_ms({"read one order ms": page, "attribute read ms": attribute})
+
+
+def _medians_ms(calls: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Each call's median in ms over ``LOOKUPS // 100`` runs, after 20 to warm up."""
     figures: dict[str, float] = {}
-    for label, call in (("read one order ms", page), ("attribute read ms", attribute)):
+    for label, call in calls.items():
         for _ in range(20):
             call()
         samples = []
@@ -131,6 +148,53 @@ def _one_record_reads(engine: BastionEngine) -> dict[str, float]:
             samples.append(time.perf_counter() - t0)
         figures[label] = statistics.median(samples) * 1000
     return figures
+
+
+def _searches_with_domains(engine: BastionEngine, hand: HandSql) -> dict[str, float]:
+    """A pager's count without and with a filter, and a list page searched by text,
+    through Bastion and as hand-written SQL for the same user (checked to agree)."""
+    doc = DOCS["sale.order"]
+    fields = list(doc.fields)
+    pred = PREDICATES[(doc.model, engine.user.portal)]
+    params = user_params(engine.user)
+    states = ["sale", "sent"]
+    texts = (str(n % 1000) for n in itertools.count())
+
+    def count_all() -> int:
+        with engine.env() as env:
+            return env["sale.order"].search_count([])
+
+    def count_states() -> int:
+        with engine.env() as env:
+            return env["sale.order"].search_count([("state", "in", states)])
+
+    def list_by_text(text: str) -> list[object]:
+        with engine.env() as env:
+            domain = [("name", "ilike", text)]
+            rows = env["sale.order"].search_read(domain, fields, limit=80, order=doc.order)
+        return [row["id"] for row in rows]
+
+    def hand_count_states() -> int:
+        where = f"{pred} AND m.state = ANY(%(states)s)"
+        return hand.search_count(doc, where, {**params, "states": states})
+
+    def hand_list_by_text(text: str) -> list[object]:
+        where = f"{pred} AND lower(m.name) LIKE lower(%(pattern)s)"
+        return [
+            row["id"] for row in hand.search_read(doc, where, {**params, "pattern": f"%{text}%"})
+        ]
+
+    assert count_states() == hand_count_states()
+    assert list_by_text("1") == hand_list_by_text("1")
+    return _medians_ms(
+        {
+            "count, no domain ms": count_all,
+            "count, state in ms": count_states,
+            "count, state in: hand SQL ms": hand_count_states,
+            "list of 80, name ilike ms": lambda: list_by_text(next(texts)),
+            "list of 80, name ilike: hand SQL ms": lambda: hand_list_by_text(next(texts)),
+        }
+    )
 
 
 def _first_rules(policy: SecurityPolicy, env: Environment) -> list[RuleDef]:

@@ -284,8 +284,8 @@ def run_database(
         for peer in peers.values():
             if peer is not None:
                 peer.conn.close()
+    run.micro.append((backend, size, micro_benchmarks(registry, fixture, log, hand)))
     hand_conn.close()
-    run.micro.append((backend, size, micro_benchmarks(registry, fixture, log)))
     registry.dispose()
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from bastion import AccessError, Command, Environment, Model, Registry
+from bastion.orm import crud
 from conftest import module_database
 
 APPS = ("contacts", "sale", "account", "project", "helpdesk")
@@ -259,6 +260,39 @@ def test_portal_reads_exactly_its_own_orders_and_lines(env: Environment, world: 
     order = world.get(portal, "sale.order", "order_a2")
     assert order.read(["name", "amount_total"])[0]["amount_total"] == 220.0
     assert order.order_line.product_id.name == "Desk"
+
+
+def test_searches_of_one_shape_keep_each_customer_to_its_own(
+    env: Environment, world: World
+) -> None:
+    """A search's statement is kept per domain shape (``bastion.orm.shaped``) and
+    shared by every user whose rules have the same shape: each customer's portal user
+    passes its own rule values and its own domain values, and finds its own orders."""
+    every = ("order_a1", "order_a2", "order_a3", "order_b1", "order_c2")
+    own = {
+        "portal_a": names(world, "order_a1", "order_a2", "order_a3"),
+        "portal_b": names(world, "order_b1"),
+    }
+    orders = {key: world.get(env, "sale.order", key) for key in every}
+    for _ in range(2):  # the second time from the kept statements
+        for login in ("portal_a", "portal_b", "portal_a"):
+            portal = world.as_user(env, login)["sale.order"]
+            for key, order in orders.items():
+                wanted = {order.id} & own[login]
+                by_id = [("id", "=", order.id)]
+                assert set(portal.search(by_id).ids) == wanted, (login, key)
+                assert portal.search_count([("name", "=", order.name)]) == len(wanted)
+                rows = portal.search_read([("name", "ilike", order.name)], ["name"])
+                assert {row["id"] for row in rows} == wanted, (login, key)
+            assert set(portal.search([("state", "in", ["draft", "sale"])]).ids) == own[login]
+            assert portal.search_count([("amount_total", ">", 0.0)]) == len(own[login])
+    # One kept statement served both customers' users, whatever the values.
+    statements = set()
+    for login, key in (("portal_a", "order_a1"), ("portal_b", "order_b1")):
+        portal = world.as_user(env, login)["sale.order"]
+        domain = [("id", "=", world.ids[key])]
+        statements.add(id(crud.search_select(portal, ("name",), domain, 0, 80, None).query))
+    assert len(statements) == 1
 
 
 def test_portal_cannot_change_orders(env: Environment, world: World) -> None:

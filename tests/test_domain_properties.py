@@ -8,6 +8,9 @@ and random domains over every operator and path, on SQLite and on PostgreSQL:
 - ``search_count`` agrees, ids are never duplicated;
 - ``['!', domain]`` returns exactly the complement (in SQL and in the evaluator);
 - a domain written as text gives the same result as the list;
+- the domain with its values taken out (``bastion.domain.shapes``) selects the same
+  rows given them; searches run the statement kept for their shape, met before with
+  other values;
 - the default ``active`` filter hides archived rows unless the domain mentions ``active``.
 
 Then example-based tests, one per rule of the domain semantics, so that a regression
@@ -30,6 +33,7 @@ from hypothesis import strategies as st
 
 from bastion import DomainError, Environment, Registry
 from bastion.domain import SqlCompiler, filter_ids, parse_domain
+from bastion.domain.shapes import domain_shape
 from bastion.domain.slots import parametrised
 from snapshot import Dataset, snapshot
 
@@ -589,13 +593,36 @@ class Checker:
         shape, ids = parametrised(parse_domain(domain, spec, self.reg), spec, self.reg)
         clause = SqlCompiler(self.reg, slot_prefix="slot").compile(shape, spec, spec.table)
         params = {f"slot{i}": rid for i, rid in enumerate(ids)}
-        got = set(self.env.cr.scalars(sa.select(spec.table.c.id).where(clause), params))
+        self._selects(clause, params, expected, f"parametrised: {domain!r}, ids taken out")
+        return len(ids)
+
+    def _selects(
+        self, clause: Any, params: dict[str, object], expected: set[int], what: str
+    ) -> None:
+        """``clause`` run with ``params`` selects the ``expected`` items."""
+        table = self.reg.model_info("test.item").table
+        got = set(self.env.cr.scalars(sa.select(table.c.id).where(clause), params))
         assert got == expected, (
-            f"parametrised: SQL and oracle disagree ({self.reg.dialect})\n"
-            f"domain: {domain!r}, ids taken out: {ids}\n"
+            f"SQL and oracle disagree ({self.reg.dialect})\n{what}: {params}\n"
             f"SQL ids:    {sorted(got)}\noracle ids: {sorted(expected)}"
         )
-        return len(ids)
+
+    def check_shaped(self, domain: Domain, expected: set[int], seen: set[object]) -> str:
+        """The domain compiled with its values taken out, as a search keeps it
+        (``bastion.domain.shapes``), selects the same rows with this domain's values.
+        Returns "none" (no shape), "new" or "again" (a shape met before, with other
+        values perhaps: the search above ran the statement kept for it)."""
+        spec = self.reg.model_info("test.item")
+        shaped = domain_shape(parse_domain(domain, spec, self.reg), spec)
+        if shaped is None:
+            return "none"
+        shape, values = shaped
+        clause = SqlCompiler(self.reg, value_prefix="v").compile(shape, spec, spec.table)
+        params = {f"v{i}": value for i, value in enumerate(values)}
+        self._selects(clause, params, expected, f"shaped: {domain!r}, values taken out")
+        again = shape in seen
+        seen.add(shape)
+        return "again" if again else "new"
 
 
 # -- the properties --------------------------------------------------------------------------
@@ -612,7 +639,8 @@ def test_search_agrees_with_reference_evaluator(make_registry: Callable[..., Reg
     """All rows (active or not): SQL == oracle, count, complement, text form."""
     reg = make_registry("test_catalog")
     gen = generator(reg)
-    total = {"cases": 0, "slotted": 0}
+    total = {"cases": 0, "slotted": 0, "none": 0, "new": 0, "again": 0}
+    shapes: set[object] = set()
 
     @settings(
         max_examples=EXAMPLES,
@@ -643,6 +671,7 @@ def test_search_agrees_with_reference_evaluator(make_registry: Callable[..., Reg
                 checker.check(domain, expected, "search", count=number % 4 == 0)
                 if expected is not None:
                     total["slotted"] += checker.check_parametrised(domain, expected) > 0
+                    total[checker.check_shaped(domain, expected, shapes)] += 1
                 # '!' is the exact complement, in SQL and in the evaluator
                 if expected is not None:
                     complement = [*negated(parts), ACTIVE_ALL]
@@ -660,6 +689,8 @@ def test_search_agrees_with_reference_evaluator(make_registry: Callable[..., Reg
     run()
     assert total["cases"] >= MIN_CASES
     assert total["slotted"] >= MIN_CASES // 10, total  # ids were taken out often enough
+    # Searches met a shape searched before often enough, with their own values.
+    assert total["again"] >= MIN_CASES // 10, total
 
 
 ACTIVE_EXAMPLES = 10

@@ -14,6 +14,7 @@ unknown as for false.
 from __future__ import annotations
 
 import re
+import typing
 import weakref
 from collections.abc import Callable, Mapping
 from typing import NamedTuple, TypeVar
@@ -23,10 +24,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .nodes import FALSE, TRUE, And, Any, Constant, Node, Not, Or, Reference, Term
 from .schema import X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
+from .shapes import Value, like_pattern
 from .slots import Slot
 from .sql_members import member_of
 
 SqlBool = ColumnElement[bool]
+SqlType = sa.types.TypeEngine[typing.Any]
 # Called for each comodel a sub-query reads: returns the extra condition (the comodel's
 # record rules for the searching user), or None. A node rather than SQL, so that the
 # sub-query's alias holds the columns it reads and its aliases are numbered with the
@@ -96,14 +99,21 @@ def columns_read(model: ModelInfo, *nodes: Node) -> tuple[str, ...]:
 class SqlCompiler:
     """``slot_prefix``: for a node with :class:`~bastion.domain.slots.Slot` values, the
     name of slot ``i``'s parameter is ``f"{slot_prefix}{i}"``, its value given at
-    execution."""
+    execution; ``value_prefix`` does the same for a domain's
+    :class:`~bastion.domain.shapes.Value` places."""
 
     def __init__(
-        self, schema: SchemaInfo, restrict: Restriction | None = None, *, slot_prefix: str = ""
+        self,
+        schema: SchemaInfo,
+        restrict: Restriction | None = None,
+        *,
+        slot_prefix: str = "",
+        value_prefix: str = "",
     ) -> None:
         self.schema = schema
         self.restrict = restrict
         self.slot_prefix = slot_prefix
+        self.value_prefix = value_prefix
         self._alias_count = 0
         # How many ORs enclose the node being compiled (see _related_exists).
         self._or_depth = 0
@@ -157,12 +167,16 @@ class SqlCompiler:
         self._alias_count += 1
         return _light(table, columns).alias(f"{table.name}__{self._alias_count}")
 
-    def _bound(self, value: object) -> object:
+    def _bound(self, value: object, type_: SqlType | None = None) -> object:
         """A term's value as the compiler puts it into SQL: a slot becomes its named
-        parameter (an integer, as only ids are slotted), a rule's constant may be
-        written into the text (:meth:`_written`), any other value stays as it is."""
+        parameter (an integer, as only ids are slotted), a domain's value place its
+        named parameter of ``type_`` (None: the column's it is compared with), a rule's
+        constant may be written into the text (:meth:`_written`), any other value stays
+        as it is."""
         if isinstance(value, Slot):
             return sa.bindparam(f"{self.slot_prefix}{value.index}", type_=sa.Integer)
+        if isinstance(value, Value):
+            return sa.bindparam(f"{self.value_prefix}{value.index}", type_=type_)
         written = self._written(value)
         return value if written is None else written
 
@@ -188,9 +202,9 @@ class SqlCompiler:
             return sa.bindparam(None, value, literal_execute=True)
         return None
 
-    def _bound_all(self, values: object) -> list[object]:
+    def _bound_all(self, values: object, type_: SqlType | None = None) -> list[object]:
         assert isinstance(values, tuple)
-        return [self._bound(value) for value in values]
+        return [self._bound(value, type_) for value in values]
 
     def _members(self, col: ColumnElement[object], values: tuple[object, ...]) -> list[object]:
         """An ``in`` term's values for ``col.in_()``. In a rule's SQL (a template, with
@@ -199,7 +213,7 @@ class SqlCompiler:
         statement holding one cannot run through the driver directly
         (``bastion.orm.direct``; a portal user's invoices, ``move_type in (...)``). A
         rule's list is short and the same for every user of its shape."""
-        bound = self._bound_all(values)
+        bound = self._bound_all(values, col.type)
         if not self.slot_prefix or len(bound) > MAX_SPELLED_OUT:
             return bound
         return [
@@ -453,9 +467,13 @@ class SqlCompiler:
     def visit_like(
         self, node: Term, field: FieldInfo, model: ModelInfo, col: ColumnElement[object]
     ) -> SqlBool:
-        assert isinstance(node.value, str)
         op = node.operator
-        pattern = node.value if op.startswith("=") else f"%{node.value}%"
+        # A domain's value place holds the pattern itself (bastion.domain.shapes).
+        if isinstance(node.value, Value):
+            pattern: object = self._bound(node.value, sa.String())
+        else:
+            assert isinstance(node.value, str)
+            pattern = like_pattern(op, node.value)
         positive = op.replace("not ", "").lstrip("=")
         if positive == "ilike":
             expr = sa.func.lower(col).like(sa.func.lower(pattern), escape=LIKE_ESCAPE)
@@ -491,12 +509,14 @@ class SqlCompiler:
         start = self._alias(target.table, ("id", parent))
         step = self._alias(target.table, ("id", parent))
         if node.operator == "child_of":
-            seed = sa.select(start.c.id).where(start.c.id.in_(self._bound_all(node.value)))
+            seed = sa.select(start.c.id).where(
+                start.c.id.in_(self._bound_all(node.value, sa.Integer()))
+            )
             tree = seed.cte(name, recursive=True, nesting=True)
             tree = tree.union(sa.select(step.c.id).where(step.c[parent] == tree.c.id))
         else:
             seed = sa.select(start.c.id, start.c[parent].label("up")).where(
-                start.c.id.in_(self._bound_all(node.value))
+                start.c.id.in_(self._bound_all(node.value, sa.Integer()))
             )
             tree = seed.cte(name, recursive=True, nesting=True)
             tree = tree.union(sa.select(step.c.id, step.c[parent]).where(step.c.id == tree.c.up))

@@ -13,7 +13,7 @@ A superuser environment (``env.su``) skips all of these, as in Odoo.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import sqlalchemy as sa
 
@@ -35,6 +35,7 @@ from . import direct
 from .fields import Field
 from .kept import kept_statement
 from .schema import OrderTerm
+from .shaped import domain_sql
 
 if TYPE_CHECKING:
     from .model import Model
@@ -367,32 +368,39 @@ def _mentions_active(domain: Sequence[object]) -> bool:
     )
 
 
-def search_clause(records: Model, domain: Sequence[object] | str, table: sa.FromClause) -> RuleSql:
-    """The WHERE of a search: the user's domain and read rules, with the rules'
-    parameters."""
+class SearchWhere(NamedTuple):
+    """The WHERE of a search and its parameters; ``kept``: built from shared parts
+    only (the domain's shape, the rules' templates), so the statements holding it are
+    kept too (``bastion.orm.kept``)."""
+
+    clause: SqlBool
+    params: Mapping[str, object]
+    kept: bool
+
+
+def search_clause(
+    records: Model, domain: Sequence[object] | str, table: sa.FromClause
+) -> SearchWhere:
+    """The WHERE of a search: the user's domain and read rules, with their parameters."""
     env = records.env
     node = user_node(records, domain)
     rules = None if env.su else rule_clause(records, "read", table)
-
-    def build() -> SqlBool:
+    rule = None if rules is None else rules.clause
+    params = {} if rules is None else dict(rules.params)
+    shaped = domain_sql(records, node, table)
+    if shaped is None:
         # Sub-queries of the user's own domain see only what the user may read on the
         # related models; the rules themselves are computed as superuser.
         restrict = None if env.su else env.registry.security.restriction(env)
         user_sql = SqlCompiler(env.registry, restrict).compile(node, records._spec, table)
-        return user_sql if rules is None else sa.and_(user_sql, rules.clause)
-
-    params = {} if rules is None else rules.params
-    if not is_empty(domain):
-        return RuleSql(build(), params)
-    # No value of the caller's: the node is TRUE or Odoo's implicit ``active``.
-    rule = None if rules is None else rules.clause
-    key = ("search where", records._name, node, id(table), id(rule))
-    return RuleSql(kept_statement(records, key, (table, rule), build), params)
-
-
-def is_empty(domain: Sequence[object] | str) -> bool:
-    """An empty domain: a search whose statement can be kept (``bastion.orm.kept``)."""
-    return not isinstance(domain, str) and len(domain) == 0
+        return SearchWhere(user_sql if rule is None else sa.and_(user_sql, rule), params, False)
+    params.update(shaped.params)
+    if rule is None:
+        return SearchWhere(shaped.clause, params, True)
+    key = ("search where", records._name, id(table), id(shaped.clause), id(rule))
+    parts = (table, shaped.clause, rule)
+    clause = kept_statement(records, key, parts, lambda: sa.and_(shaped.clause, rule))
+    return SearchWhere(clause, params, True)
 
 
 def order_terms(records: Model, order: str | None) -> tuple[OrderTerm, ...]:
@@ -427,6 +435,15 @@ def order_by(records: Model, order: str | None, table: sa.FromClause) -> list[An
     return order_clauses(order_terms(records, order), table)
 
 
+class SearchStatement(NamedTuple):
+    """A search's SELECT, its parameters, and whether the SELECT is kept (see
+    :class:`SearchWhere`)."""
+
+    query: sa.Select[Any]
+    params: dict[str, object]
+    kept: bool
+
+
 def search_select(
     records: Model,
     columns: Sequence[str],
@@ -434,11 +451,11 @@ def search_select(
     offset: int,
     limit: int | None,
     order: str | None,
-) -> tuple[sa.Select[Any], dict[str, object]]:
+) -> SearchStatement:
     """The search as a SELECT of ``id`` and ``columns`` and its parameters: the user's
     domain and read rules in its WHERE, in the requested order and window (the offset
-    and limit are parameters, so that the statement of an empty domain is kept; on
-    PostgreSQL they are written into its text at execution, see ``_window_param``)."""
+    and limit are parameters, so that the statement is kept; on PostgreSQL they are
+    written into its text at execution, see ``_window_param``)."""
     table = records._spec.table
     where = search_clause(records, domain, table)
     terms = order_terms(records, order)
@@ -455,9 +472,9 @@ def search_select(
             query = query.limit(_window_param(records, LIMIT))
         return query
 
-    params = _window(where, offset, limit)
-    if not is_empty(domain):
-        return build(), params
+    params = _window(where.params, offset, limit)
+    if not where.kept:
+        return SearchStatement(build(), params, False)
     # The table in the key: a clause without rules (``true``) is one object for every
     # model, and the statement of one model's search was given to another's.
     key = (
@@ -469,11 +486,11 @@ def search_select(
         bool(offset),
         limit is not None,
     )
-    return kept_statement(records, key, (table, where.clause), build), params
+    return SearchStatement(kept_statement(records, key, (table, where.clause), build), params, True)
 
 
-def _window(where: RuleSql, offset: int, limit: int | None) -> dict[str, object]:
-    params = _params(where)
+def _window(where: Mapping[str, object], offset: int, limit: int | None) -> dict[str, object]:
+    params = dict(where)
     if offset:
         params[OFFSET] = _window_value("offset", offset)
     if limit is not None:
@@ -489,7 +506,7 @@ def search_ids(
     limit: int | None = None,
     order: str | None = None,
 ) -> tuple[int, ...]:
-    query, params = search_select(records, (), domain, offset, limit, order)
+    query, params, _ = search_select(records, (), domain, offset, limit, order)
     return tuple(direct.scalars(records.env.cr, query, params))
 
 
@@ -503,12 +520,12 @@ def search_count(records: Model, domain: Sequence[object] | str, *, limit: int |
             inner = inner.limit(_window_param(records, LIMIT))
         return sa.select(sa.func.count()).select_from(inner.subquery())
 
-    if is_empty(domain):
+    if where.kept:
         key = ("count", table.name, id(where.clause), limit is not None)
         query = kept_statement(records, key, (table, where.clause), build)
     else:
         query = build()
-    rows = direct.fetch_all(records.env.cr, query, _window(where, 0, limit))
+    rows = direct.fetch_all(records.env.cr, query, _window(where.params, 0, limit))
     return int(rows[0][0] or 0)
 
 

@@ -5,9 +5,10 @@ key by walking the whole statement, the rules' EXISTS and sub-queries included, 
 time a new statement object is executed (a tenth of a one-record check's Python time,
 more for a list page with its names). A statement object made once and executed again
 has its key memoised. Rule clauses are shared by every user whose rules have the same
-shape (``SecurityPolicy.rule_sql``), so a statement built from such parts only (no
-value of the caller's: ids, limits and offsets are parameters) is kept here, per
-security version, for all those users. On PostgreSQL a statement kept here is run by
+shape (``SecurityPolicy.rule_sql``), and a caller's domain by every search of the same
+shape (``bastion.orm.shaped``), so a statement built from such parts only (no value of
+the caller's: the domain's values, ids, limits and offsets are parameters) is kept
+here, per security version, for all those users. On PostgreSQL a statement kept here is run by
 psycopg directly (``bastion.orm.direct``).
 
 >>> kept_statement(records, ("count", id(where)), (where,), build)  # doctest: +SKIP

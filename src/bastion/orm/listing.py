@@ -66,7 +66,7 @@ def search_read(
         # SQLite computes a row's output columns when its top-N sorter takes the row
         # (about 650 rows for 80 of 100,000): the page's ids first, then the columns
         # and names of those only.
-        page, params = crud.search_select(records, (), domain, offset, limit, order)
+        page, params, kept = crud.search_select(records, (), domain, offset, limit, order)
         terms = crud.order_terms(records, order)
         table = records._spec.table
 
@@ -78,13 +78,13 @@ def search_read(
             )
 
         page_key = ("page of ids", id(page), tuple(columns), terms)
-        query = keep(records, domain, page_key, (page,), build)
+        query = keep(records, kept, page_key, (page,), build)
     else:
-        query, params = crud.search_select(records, columns, domain, offset, limit, order)
+        query, params, kept = crud.search_select(records, columns, domain, offset, limit, order)
     if joined:
         names_of = tuple(each.column for each in joined)
         key = ("with names", id(query), tuple(id(column) for column in names_of))
-        query = keep(records, domain, key, (query, *names_of), lambda: with_names(query, joined))
+        query = keep(records, kept, key, (query, *names_of), lambda: with_names(query, joined))
     if set(names) <= {"id", *columns}:
         # Every field asked for is a column of the page: its values are shaped from
         # the rows as they come. The records are not handed back, so the cache would
@@ -116,14 +116,13 @@ def rows_read(
 
 def keep(
     records: Model,
-    domain: Sequence[object] | str,
+    kept: bool,
     key: tuple[object, ...],
     parts: tuple[object, ...],
     build: Callable[[], sa.Select[Any]],
 ) -> sa.Select[Any]:
-    """``build()``, kept (``bastion.orm.kept``) when the domain is empty, as the
-    search's own statement then is."""
-    if not crud.is_empty(domain):
+    """``build()``, kept (``bastion.orm.kept``) when the search's own statement is."""
+    if not kept:
         return build()
     return kept_statement(records, key, parts, build)
 
