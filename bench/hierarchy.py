@@ -286,18 +286,23 @@ def two_step(conn: sa.Connection, table: sa.Table, operator: str, ids: Ids) -> l
     return list(conn.scalars(ordered(table, where)))
 
 
-def orm_statement(env: Environment, domain: list[Any]) -> sa.Select[tuple[int]]:
-    """The statement ``env[MODEL].search(domain)`` executes (crud.search_ids): the
-    recursive CTE of ``SqlCompiler.hierarchy_ids``, nested in the ``IN`` sub-query."""
+def orm_statement(
+    env: Environment, domain: list[Any]
+) -> tuple[sa.Select[tuple[int]], dict[str, object]]:
+    """The statement ``env[MODEL].search(domain)`` executes (crud.search_ids), and its
+    parameters (the domain's values, bastion.orm.shaped): the recursive CTE of
+    ``SqlCompiler.hierarchy_ids``, nested in the ``IN`` sub-query."""
     records = env[MODEL]
     table = records._spec.table
     where = search_clause(records, domain, table)
-    assert not where.params, "run as superuser: no rules, so no rule parameters"
-    return sa.select(table.c.id).where(where.clause).order_by(*order_by(records, None, table))
+    query = sa.select(table.c.id).where(where.clause).order_by(*order_by(records, None, table))
+    return query, dict(where.params)
 
 
-def executor(conn: sa.Connection, query: sa.Select[tuple[int]]) -> Callable[[], list[int]]:
-    return lambda: list(conn.scalars(query))
+def executor(
+    conn: sa.Connection, query: sa.Select[tuple[int]], params: dict[str, object] | None = None
+) -> Callable[[], list[int]]:
+    return lambda: list(conn.scalars(query, params or {}))
 
 
 def searcher(records: Model, domain: list[Any]) -> Callable[[], list[int]]:
@@ -485,7 +490,7 @@ def run_size(
             domain: list[Any] = [("id", operator, list(ids))]
             variants: dict[str, Callable[[], list[int]]] = {
                 "orm": searcher(partners, domain),
-                "orm-sql": executor(conn, orm_statement(env, domain)),
+                "orm-sql": executor(conn, *orm_statement(env, domain)),
             }
             cte_query = ordered(table, table.c.id.in_(family_cte(table, operator, ids)))
             variants["cte"] = executor(conn, cte_query)

@@ -281,6 +281,8 @@ def run_database(
                     )
         if "create" in args.workloads and user.label != "portal-key":
             run_create(run, backend, size, registry, fixture, user, connect, log)
+            if backend == "postgresql":
+                vacuum(connect)
         for peer in peers.values():
             if peer is not None:
                 peer.conn.close()
@@ -337,6 +339,20 @@ def peer_call(
     if workload == "count":
         return lambda: peer.search_count(doc)
     return lambda: frozenset(peer.allowed(doc, chosen))
+
+
+def vacuum(connect: Callable[[bool], Any]) -> None:
+    """Take out the rows the creates rolled back. Until autovacuum comes by they stay in
+    the tables and their indexes: the typical portal user's 40,000 dead orders (10,000
+    per engine, all of its customer) made its order count 12 ms rather than 0.6 for
+    Bastion and hand SQL alike, in the micro figures that follow (2026-12-07). The users
+    measured after a create now read the tables as generated, too."""
+    conn = connect(False)
+    try:
+        conn.autocommit = True
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
 
 
 def run_create(

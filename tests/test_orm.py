@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 
 import bastion
 from bastion import Command, ConstructionError, MissingError, Registry, ValidationError
-from bastion.orm import Environment, crud
+from bastion.orm import Environment, crud, kept
 from conftest import TEST_ADDONS
 
 
@@ -243,6 +244,45 @@ def test_searches_of_two_models_without_rules_find_each_its_own(reg: Registry, s
             assert [r["id"] for r in reader["test.category"].search_read([], ["name"])] == (
                 categories
             )
+
+
+class Level(enum.IntEnum):
+    NONE = 0
+    ONE = 1
+
+
+def test_a_value_equal_to_false_is_not_false_in_a_kept_search(reg: Registry) -> None:
+    """A search's statement is kept per domain shape (bastion.orm.shaped), in which
+    False stays, as it chooses the SQL (IS NULL). An IntEnum's 0 is equal to False for
+    Python: it must be a value of the shape, or the two domains share one statement."""
+    with reg.transaction() as env:
+        items = env["test.item"]
+        zero = items.create({"name": "zero", "quantity": 0})
+        unset = items.create({"name": "unset", "quantity": False})
+        for _ in range(2):  # the second time from the kept statements
+            for first, second in ((Level.NONE, False), (False, Level.NONE)):
+                for operator in ("=", "!=", "in"):
+                    for value in (first, second):
+                        term = [value] if operator == "in" else value
+                        found = items.search([("quantity", operator, term)])
+                        is_zero = value is not False
+                        wanted = zero if is_zero == (operator != "!=") else unset
+                        assert found & (zero | unset) == wanted, (operator, value)
+
+
+def test_kept_statements_start_anew_when_full(
+    reg: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Callers choose the shapes of their domains: once they filled the kept
+    statements, the statements asked for next are still kept (bastion.orm.kept)."""
+    monkeypatch.setattr(kept, "MAX_KEPT_STATEMENTS", 3)
+    with reg.transaction() as env:
+        items = env["test.item"]
+        for n in range(1, 6):  # five shapes: lists of ids of five lengths
+            items.search([("id", "in", list(range(1, n + 1)))])
+        first = crud.search_select(items, (), [("name", "=", "a")], 0, None, None).query
+        again = crud.search_select(items, (), [("name", "=", "b")], 0, None, None).query
+        assert first is again
 
 
 def test_hierarchy_parent_path_and_child_of(reg: Registry) -> None:

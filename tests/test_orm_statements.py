@@ -640,8 +640,8 @@ def test_a_kept_list_statement_still_checks_the_order_fields(
 def test_callers_varying_the_order_keep_no_more_statements_than_the_cap(
     shared: tuple[Registry, World], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Orders and field lists come from callers (the API): past the cap a statement is
-    built for the call, and answers the same."""
+    """Orders and field lists come from callers (the API): past the cap the kept
+    statements start anew, and every call answers the same."""
     registry, world = shared
     monkeypatch.setattr(kept, "MAX_KEPT_STATEMENTS", 4)
     orders = ["name", "name desc", "date_order", "date_order desc", "id desc", "state, id"]
@@ -653,7 +653,7 @@ def test_callers_varying_the_order_keep_no_more_statements_than_the_cap(
             rows = records.search_read([], ["name"], limit=3, order=order)
             expected = records.search([("id", "!=", 0)], limit=3, order=order)
             assert [row["id"] for row in rows] == expected.ids
-        assert len(memo["kept statements"]) == 4  # type: ignore[arg-type]
+            assert len(memo["kept statements"]) <= 4  # type: ignore[arg-type]
 
 
 @settings(max_examples=30)

@@ -33,8 +33,10 @@ from .schema import X2MANY_TYPES, ModelInfo
 # The most values one shape takes out: longer lists (the ids an API call sends) would
 # make one statement per length, each kept; they are compiled per call instead.
 MAX_VALUES = 32
-# ``type(value) in``: a bool is an int to isinstance, and must stay in the shape.
-_BOUND_TYPES = frozenset({str, int, float, decimal.Decimal, datetime.date, datetime.datetime})
+# Subclasses included (an IntEnum, Markup): left in the shape, an IntEnum's 0 would be
+# equal to False there, and share its template (``IS NULL``). A bool is an int to
+# isinstance, and is tested first: it must stay in the shape.
+_BOUND_TYPES = (str, int, float, decimal.Decimal, datetime.date)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ def _walk(node: Node, model: ModelInfo, values: list[object]) -> Node | None:
 
 
 def _taken(value: object, values: list[object]) -> object:
-    if type(value) not in _BOUND_TYPES:
+    if isinstance(value, bool) or not isinstance(value, _BOUND_TYPES):
         return value
     values.append(value)
     return Value(len(values) - 1)

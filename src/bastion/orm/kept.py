@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Kept statements per security version at most: shapes x field lists x orders is small
-# for an application, but the orders and fields come from callers (the API).
+# Kept statements per security version (a superuser's: per schema generation) at most:
+# shapes x field lists x orders is small for an application, but the domains, orders
+# and fields come from callers (the API).
 MAX_KEPT_STATEMENTS = 2048
 
 _KEPT = "kept statements"
@@ -75,8 +76,11 @@ def kept_statement(
         if all(old is new for old, new in zip(found[0], parts, strict=True)):
             return cast(T, found[1])
     statement = build()
-    if len(kept) < MAX_KEPT_STATEMENTS:
-        kept[key] = (parts, statement)
-        if isinstance(statement, sa.Select):
-            direct.register(statement)
+    if len(kept) >= MAX_KEPT_STATEMENTS:
+        # Callers' shapes, fields and orders filled it (the API's): start anew rather
+        # than keep none of the statements asked for from now on.
+        kept.clear()
+    kept[key] = (parts, statement)
+    if isinstance(statement, sa.Select):
+        direct.register(statement)
     return statement

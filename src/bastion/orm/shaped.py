@@ -31,17 +31,21 @@ if TYPE_CHECKING:
     from .registry import ModelRegistry
 
 # Shapes kept per registry at most: an application's searches have few, but the API's
-# callers choose theirs. Past it the templates start anew (the prefixes stay unique).
+# callers choose theirs. Past it the templates start anew.
 MAX_SHAPES = 4096
+# For the whole process, so that no two templates ever share a parameter prefix; next()
+# on a count is atomic, so two threads never take the same number.
+_NUMBERS = itertools.count()
+
+# A shape's template: the table it was compiled for, its parameters' prefix, its SQL.
+# None: the shape reads other models' rules.
+Template = tuple[sa.Table, str, SqlBool] | None
 
 
 @dataclass
 class _Templates:
     generation: int
-    # (shape, model) -> (parameter prefix, SQL); None: the shape reads other models' rules
-    clauses: dict[tuple[Node, str], tuple[str, SqlBool] | None] = field(default_factory=dict)
-    # next() on a count is atomic: two threads never number two templates alike.
-    numbers: itertools.count[int] = field(default_factory=itertools.count)
+    clauses: dict[tuple[Node, str], Template] = field(default_factory=dict)
 
 
 _TEMPLATES: weakref.WeakKeyDictionary[ModelRegistry, _Templates] = weakref.WeakKeyDictionary()
@@ -71,13 +75,16 @@ def domain_sql(records: Model, node: Node, table: sa.FromClause) -> RuleSql | No
     try:
         found = templates.clauses[key]
     except KeyError:
-        found = _compiled(records.env.registry, templates, shape, spec)
-        templates.clauses[key] = found
+        found = templates.clauses[key] = _compiled(records.env.registry, shape, spec)
     except TypeError:
         return None  # a value left in the shape that cannot be a key
+    if found is not None and found[0] is not spec.table:
+        # Compiled by a search that ran while an addon loaded, for the models this
+        # generation replaced.
+        found = templates.clauses[key] = _compiled(records.env.registry, shape, spec)
     if found is None:
         return None
-    prefix, clause = found
+    _, prefix, clause = found
     return RuleSql(clause, {f"{prefix}{i}": value for i, value in enumerate(values)})
 
 
@@ -91,14 +98,12 @@ def _templates(registry: ModelRegistry) -> _Templates:
     return templates
 
 
-def _compiled(
-    registry: ModelRegistry, templates: _Templates, shape: Node, spec: ModelInfo
-) -> tuple[str, SqlBool] | None:
-    prefix = f"dom{next(templates.numbers)}_"
+def _compiled(registry: ModelRegistry, shape: Node, spec: ModelInfo) -> Template:
+    prefix = f"dom{next(_NUMBERS)}_"
     try:
         clause = SqlCompiler(registry, _refuse, value_prefix=prefix).compile(
             shape, spec, spec.table
         )
     except _ReadsRules:
         return None
-    return prefix, clause
+    return spec.table, prefix, clause
