@@ -343,10 +343,10 @@ def peer_call(
 
 def vacuum(connect: Callable[[bool], Any]) -> None:
     """Take out the rows the creates rolled back. Until autovacuum comes by they stay in
-    the tables and their indexes: the typical portal user's 40,000 dead orders (10,000
-    per engine, all of its customer) made its order count 12 ms rather than 0.6 for
-    Bastion and hand SQL alike, in the micro figures that follow (2026-12-07). The users
-    measured after a create now read the tables as generated, too."""
+    the tables and their indexes: the internal user's 40,000 dead orders (10,000 per
+    engine, all of the typical customer) made the typical portal user's order count
+    12 ms rather than 0.6, for Bastion and hand SQL alike, in the micro figures that
+    follow (2026-12-07)."""
     conn = connect(False)
     try:
         conn.autocommit = True
