@@ -22,6 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 
+def unnests(rows: Sequence[object], dialect: str) -> bool:
+    """Whether ``rows`` go into their table as one :func:`unnested_insert`: several
+    rows, on PostgreSQL (one row is a plain INSERT; SQLite has no arrays)."""
+    return len(rows) > 1 and dialect == "postgresql"
+
+
 def unnested_insert(table: sa.Table, rows: Sequence[Mapping[str, object]]) -> sa.Insert:
     """An INSERT of ``rows`` (each with the same columns) as one unnest of arrays."""
     names = list(rows[0])

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from bastion.domain.sql_members import one_of
 from bastion.errors import AccessError, MissingError, ValidationError
 
-from .bulk import unnested_insert
+from .bulk import unnested_insert, unnests
 
 if TYPE_CHECKING:
     from .fields import Field
@@ -240,7 +240,7 @@ def _insert_links(records: Model, field: Field, pairs: list[tuple[int, int]]) ->
     new = [pair for pair in wanted if pair not in existing]
     if new:
         rows = [{field.column1: a, field.column2: b} for a, b in new]
-        if len(rows) > 1 and dialect == "postgresql":
+        if unnests(rows, dialect):
             env.cr.execute(unnested_insert(rel, rows))
         else:
             env.cr.execute(sa.insert(rel), rows)

@@ -8,8 +8,8 @@ has its key memoised. Rule clauses are shared by every user whose rules have the
 shape (``SecurityPolicy.rule_sql``), and a caller's domain by every search of the same
 shape (``bastion.orm.shaped``), so a statement built from such parts only (no value of
 the caller's: the domain's values, ids, limits and offsets are parameters) is kept
-here, per security version, for all those users. On PostgreSQL a statement kept here is run by
-psycopg directly (``bastion.orm.direct``).
+here, per security version, for all those users. On PostgreSQL a statement kept here
+is run by psycopg directly (``bastion.orm.direct``).
 
 >>> kept_statement(records, ("count", id(where)), (where,), build)  # doctest: +SKIP
 """

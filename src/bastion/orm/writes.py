@@ -21,7 +21,7 @@ from bastion.domain import SqlCompiler, Term
 from bastion.domain.sql_members import one_of
 from bastion.errors import ValidationError
 
-from .bulk import unnested_insert
+from .bulk import unnested_insert, unnests
 from .commands import apply_commands, normalize_commands
 from .crud import RESERVED, check_rules, chunks
 from .fields import NOT_SET
@@ -153,7 +153,7 @@ def _insert_rows(records: Model, rows: list[dict[str, object]]) -> tuple[int, ..
             sa.insert(table), [{**row, "id": rid} for row, rid in zip(rows, ids, strict=True)]
         )
         return ids
-    if len(rows) > 1 and env.cr.dialect.name == "postgresql":
+    if unnests(rows, env.cr.dialect.name):
         # The id sequence numbers the rows in the order unnest gives them, the arrays'
         # order: sorted, the ids are the rows' in the rows' order.
         query = unnested_insert(table, rows).returning(table.c.id)
