@@ -10,13 +10,16 @@ end, so tests never see each other's changes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from bastion import AccessError, Command, Environment, Model, Registry
-from bastion.orm import crud
+from bastion.memo import BoundedMemo
+from bastion.orm import crud, kept, shaped
+from bastion.security import policy as policy_module
+from bastion.security import state as state_module
 from conftest import module_database
 
 APPS = ("contacts", "sale", "account", "project", "helpdesk")
@@ -293,6 +296,86 @@ def test_searches_of_one_shape_keep_each_customer_to_its_own(
         domain = [("id", "=", world.ids[key])]
         statements.add(id(crud.search_select(portal, ("name",), domain, 0, 80, None).query))
     assert len(statements) == 1
+
+
+DOCUMENTS = ("sale.order", "sale.order.line", "account.move", "project.task", "helpdesk.ticket")
+VISITORS = ("portal_a", "portal_b", "rep", "rep_c2", "billing", "project_user", "agent")
+
+
+def _fresh_memos(registry: Registry) -> None:
+    """Whatever the security layer and the ORM keep for this registry, dropped: the
+    memos made from now on take the limits in force (private state, reset as a
+    security change or an addon load would)."""
+    policy = registry.security
+    policy._shared, policy._values = {}, {}  # type: ignore[attr-defined]
+    policy._templates = BoundedMemo(policy_module.MAX_TEMPLATES)  # type: ignore[attr-defined]
+    shaped._TEMPLATES.pop(registry, None)
+    kept._SUPERUSER.pop(registry, None)
+
+
+@pytest.fixture
+def memo_limit(
+    shared: tuple[Registry, World], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[int], None]]:
+    """Sets the limit of every memo, for the memos made from then on; the real limits
+    and new memos again afterwards."""
+
+    def set_limit(limit: int) -> None:
+        for module, name in (
+            (state_module, "STATE_MEMO_ENTRIES"),
+            (policy_module, "RULE_MEMO_ENTRIES"),
+            (policy_module, "MAX_TEMPLATES"),
+            (kept, "MAX_KEPT_STATEMENTS"),
+            (shaped, "MAX_SHAPES"),
+        ):
+            monkeypatch.setattr(module, name, limit)
+        _fresh_memos(shared[0])
+
+    yield set_limit
+    monkeypatch.undo()
+    _fresh_memos(shared[0])
+
+
+def _seen(env: Environment, world: World) -> dict[tuple[str, str], object]:
+    """What each visitor finds of each document model it may read: by an empty
+    domain, counted by a domain of a shape, and read."""
+    seen: dict[tuple[str, str], object] = {}
+    for login in VISITORS:
+        user_env = world.as_user(env, login)
+        for model in DOCUMENTS:
+            if user_env.registry.security.model_allowed(user_env, model, "read"):
+                records = user_env[model]
+                rows = records.search_read([("id", ">", 0)], ["name"])
+                seen[login, model] = (
+                    set(records.search([]).ids),
+                    records.search_count([("id", "!=", 0)]),
+                    sorted((row["id"], row["name"]) for row in rows),
+                )
+    return seen
+
+
+def test_memos_too_small_for_the_users_keep_each_customer_to_its_own(
+    shared: tuple[Registry, World], memo_limit: Callable[[int], None]
+) -> None:
+    """The memos of rules, their SQL and the kept statements hold at most a limit of
+    entries and drop the least asked for (``bastion.memo``). With room for two entries
+    each, every user's rules and statements are dropped and made again at almost every
+    call: each user still finds what it found with memos of the real size, never the
+    records of the user served just before."""
+    registry, world = shared
+    with contextlib.suppress(_Rollback), registry.transaction() as env:
+        real = _seen(env, world)
+        raise _Rollback
+    own = real["portal_a", "sale.order"]
+    assert isinstance(own, tuple) and own[0] == names(world, "order_a1", "order_a2", "order_a3")
+    memo_limit(2)
+    with contextlib.suppress(_Rollback), registry.transaction() as env:
+        for _ in range(2):
+            assert _seen(env, world) == real
+        portal = world.as_user(env, "portal_b")
+        assert len(registry.security.context_memo(portal)) <= 2
+        assert len(registry.security.rule_memo(portal)) <= 2
+        raise _Rollback
 
 
 def test_portal_cannot_change_orders(env: Environment, world: World) -> None:

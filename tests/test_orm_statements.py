@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from bastion import AccessError, Environment, MissingError, Model, Registry
 from bastion.domain import SqlCompiler
+from bastion.memo import BoundedMemo
 from bastion.orm import kept
 from bastion.orm.crud import fetch_checked, user_node
 from bastion.orm.environment import VersionedContext
@@ -640,8 +641,8 @@ def test_a_kept_list_statement_still_checks_the_order_fields(
 def test_callers_varying_the_order_keep_no_more_statements_than_the_cap(
     shared: tuple[Registry, World], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Orders and field lists come from callers (the API): past the cap the kept
-    statements start anew, and every call answers the same."""
+    """Orders and field lists come from callers (the API): past the cap the least asked
+    for kept statements go, and every call answers the same."""
     registry, world = shared
     monkeypatch.setattr(kept, "MAX_KEPT_STATEMENTS", 4)
     orders = ["name", "name desc", "date_order", "date_order desc", "id desc", "state, id"]
@@ -654,6 +655,13 @@ def test_callers_varying_the_order_keep_no_more_statements_than_the_cap(
             expected = records.search([("id", "!=", 0)], limit=3, order=order)
             assert [row["id"] for row in rows] == expected.ids
             assert len(memo["kept statements"]) <= 4  # type: ignore[arg-type]
+
+
+class _KeepsNothing(BoundedMemo[object, object]):
+    """Kept statements that keep none: every statement is built for its call."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass
 
 
 @settings(max_examples=30)
@@ -754,15 +762,13 @@ def test_a_kept_read_answers_as_one_built_for_the_call(
     kept_answer = answer()
     with rolled_back(registry) as env:
         memo = registry.security.context_memo(env)  # the security version's
-    saved, cap = memo.pop("kept statements", None), kept.MAX_KEPT_STATEMENTS
-    assert isinstance(saved, dict) and any(key[0] == "fetch" for key in saved)
-    kept.MAX_KEPT_STATEMENTS = 0  # not monkeypatch: this runs once per example
+    saved = memo.pop("kept statements", None)
+    assert isinstance(saved, BoundedMemo) and any(key[0] == "fetch" for key in saved)
+    memo["kept statements"] = _KeepsNothing(2)
     try:
         built_answer = answer()
     finally:
-        kept.MAX_KEPT_STATEMENTS = cap
-        if saved is not None:
-            memo["kept statements"] = saved
+        memo["kept statements"] = saved
     assert built_answer == kept_answer
 
 

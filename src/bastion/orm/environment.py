@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 import sqlalchemy as sa
 
 from bastion.errors import AccessError, MissingError
+from bastion.memo import Memo
 
 from .crud import order_by
 
@@ -66,7 +67,7 @@ class VersionedContext(Protocol):
     it changed security data itself), as ``SecurityState.memo``.
     """
 
-    def context_memo(self, env: Environment) -> dict[object, object]: ...
+    def context_memo(self, env: Environment) -> Memo: ...
 
 
 @functools.cache
@@ -105,7 +106,7 @@ class Transaction:
         # uses: None until first asked for; shared by the transactions of one version
         # until this one writes something the values are read from (then private).
         self.values_token: str | None = None
-        self.rule_memo: dict[Any, Any] | None = None
+        self.rule_memo: Memo | None = None
         self.rule_memo_private = False
         # model -> ids this transaction created: nobody else can have bound rule
         # values read from them.
@@ -293,7 +294,7 @@ class Environment:
         txn.user_companies[self.uid] = found
         return found
 
-    def _version_memo(self) -> dict[object, object] | None:
+    def _version_memo(self) -> Memo | None:
         """Where the companies may be kept beyond this transaction: the security
         version's memo, when that version follows them and this transaction has not
         written users or companies itself."""

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 import sqlalchemy as sa
 
+from bastion.memo import BoundedMemo
+
 from . import direct
 
 if TYPE_CHECKING:
@@ -32,13 +34,13 @@ T = TypeVar("T")
 
 # Kept statements per security version (a superuser's: per schema generation) at most:
 # shapes x field lists x orders is small for an application, but the domains, orders
-# and fields come from callers (the API).
+# and fields come from callers (the API). Past it the least asked for go first.
 MAX_KEPT_STATEMENTS = 2048
 
 _KEPT = "kept statements"
 
 # registry -> (schema generation, the superuser's kept statements)
-Kept = dict[Hashable, tuple[tuple[object, ...], object]]
+Kept = BoundedMemo[Hashable, tuple[tuple[object, ...], object]]
 _SUPERUSER: weakref.WeakKeyDictionary[ModelRegistry, tuple[int, Kept]] = weakref.WeakKeyDictionary()
 
 
@@ -46,16 +48,20 @@ def _kept(records: Model) -> Kept:
     """Where ``records``' environment keeps its statements."""
     env = records.env
     if env.su:
-        generation, kept = _SUPERUSER.get(env.registry, (-1, {}))
-        if generation != env.registry.schema_generation:
-            kept = {}
-            _SUPERUSER[env.registry] = (env.registry.schema_generation, kept)
-        return kept
+        generation = env.registry.schema_generation
+        entry = _SUPERUSER.get(env.registry)
+        if entry is None or entry[0] != generation:
+            entry = _SUPERUSER[env.registry] = (generation, _new())
+        return entry[1]
     memo = env.registry.security.context_memo(env)
     found = memo.get(_KEPT)
-    if not isinstance(found, dict):
-        found = memo.setdefault(_KEPT, {})
+    if not isinstance(found, BoundedMemo):
+        found = memo.setdefault(_KEPT, _new())
     return cast(Kept, found)
+
+
+def _new() -> Kept:
+    return BoundedMemo(MAX_KEPT_STATEMENTS)
 
 
 def kept_statement(
@@ -76,10 +82,6 @@ def kept_statement(
         if all(old is new for old, new in zip(found[0], parts, strict=True)):
             return cast(T, found[1])
     statement = build()
-    if len(kept) >= MAX_KEPT_STATEMENTS:
-        # Callers' shapes, fields and orders filled it (the API's): start anew rather
-        # than keep none of the statements asked for from now on.
-        kept.clear()
     kept[key] = (parts, statement)
     if isinstance(statement, sa.Select):
         direct.register(statement)

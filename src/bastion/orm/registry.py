@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bastion.errors import ConstructionError
+from bastion.memo import Memo
 
 from .environment import SUPERUSER_ID, Environment, Transaction
 from .fields import Field, Many2many
@@ -65,7 +66,7 @@ class SecurityHooks(Protocol):
         self, env: Environment, node: Node, model: ModelSpec, table: sa.FromClause
     ) -> RuleSql: ...
     def restriction(self, env: Environment) -> Restriction: ...
-    def context_memo(self, env: Environment) -> dict[object, object]: ...
+    def context_memo(self, env: Environment) -> Memo: ...
     def rule_denial(
         self, env: Environment, model: str, operation: str, ids: list[int]
     ) -> AccessError: ...

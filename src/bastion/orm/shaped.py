@@ -25,13 +25,14 @@ from bastion.domain import Node, SqlCompiler
 from bastion.domain.schema import ModelInfo
 from bastion.domain.shapes import domain_shape
 from bastion.domain.sql import RuleSql, SqlBool
+from bastion.memo import BoundedMemo
 
 if TYPE_CHECKING:
     from .model import Model
     from .registry import ModelRegistry
 
 # Shapes kept per registry at most: an application's searches have few, but the API's
-# callers choose theirs. Past it the templates start anew.
+# callers choose theirs. Past it the least asked for go first.
 MAX_SHAPES = 4096
 # For the whole process, so that no two templates ever share a parameter prefix; next()
 # on a count is atomic, so two threads never take the same number.
@@ -45,7 +46,9 @@ Template = tuple[sa.Table, str, SqlBool] | None
 @dataclass
 class _Templates:
     generation: int
-    clauses: dict[tuple[Node, str], Template] = field(default_factory=dict)
+    clauses: BoundedMemo[tuple[Node, str], Template] = field(
+        default_factory=lambda: BoundedMemo(MAX_SHAPES)
+    )
 
 
 _TEMPLATES: weakref.WeakKeyDictionary[ModelRegistry, _Templates] = weakref.WeakKeyDictionary()
@@ -93,8 +96,6 @@ def _templates(registry: ModelRegistry) -> _Templates:
     templates = _TEMPLATES.get(registry)
     if templates is None or templates.generation != generation:
         templates = _TEMPLATES[registry] = _Templates(generation)
-    elif len(templates.clauses) >= MAX_SHAPES:
-        templates.clauses = {}
     return templates
 
 

@@ -38,9 +38,10 @@ from bastion.domain.schema import ModelInfo
 from bastion.domain.slots import parametrised
 from bastion.domain.sql import Restriction, RuleSql, SqlBool
 from bastion.errors import AccessError, BastionError
+from bastion.memo import BoundedMemo, Memo
 from bastion.orm.first_read import first_read
 
-from .state import RuleDef, SecurityState
+from .state import RuleDef, SecurityState, new_state_memo
 
 if TYPE_CHECKING:
     from bastion.orm.environment import Environment, Transaction
@@ -70,6 +71,9 @@ VERSION_TABLE = "ir_security_version"
 SECURITY_ROW, VALUES_ROW = 1, 2
 # Rule shapes whose SQL is kept (a few per rule and model; more only as rules change).
 MAX_TEMPLATES = 4096
+# Entries of a values version's memo at most: a user's rules evaluated and combined,
+# per model and operation (as STATE_MEMO_ENTRIES).
+RULE_MEMO_ENTRIES = 65_536
 
 
 class SecurityPolicy:
@@ -79,7 +83,7 @@ class SecurityPolicy:
         # (an addon loaded into the registry: the rules compile against new tables).
         self._shared: dict[tuple[str, int], SecurityState] = {}
         # (security token, values token, generation) -> the rule values bound then
-        self._values: dict[tuple[str, str, int], dict[object, object]] = {}
+        self._values: dict[tuple[str, str, int], Memo] = {}
         self.version_table = sa.Table(
             VERSION_TABLE,
             registry.metadata,
@@ -100,7 +104,9 @@ class SecurityPolicy:
         )
         # (rule shape, model) -> (parameter prefix, SQL), for one schema generation of
         # the models: see _template.
-        self._templates: dict[tuple[Node, str], tuple[str, SqlBool]] = {}
+        self._templates: BoundedMemo[tuple[Node, str], tuple[str, SqlBool]] = BoundedMemo(
+            MAX_TEMPLATES
+        )
         self._templates_generation = registry.schema_generation
         # next() on a count is atomic: two threads never number two templates alike.
         self._template_numbers = itertools.count()
@@ -204,7 +210,7 @@ class SecurityPolicy:
         if sources.watches(model, fields, existing=existing):
             txn.values_token = self._bump(txn, VALUES_ROW)
 
-    def rule_memo(self, env: Environment) -> dict[object, object]:
+    def rule_memo(self, env: Environment) -> Memo:
         """Where the rules' user values of ``env``'s transaction are kept: shared by
         every transaction of the same versions, until one writes what they come from."""
         txn = env.transaction
@@ -212,13 +218,13 @@ class SecurityPolicy:
         if memo is not None:
             return memo
         if txn.rule_memo_private or txn.security_local is not None:
-            memo, txn.rule_memo_private = {}, True
+            memo, txn.rule_memo_private = BoundedMemo(RULE_MEMO_ENTRIES), True
         else:
             generation = self.registry.schema_generation
             key = (txn.security_token or "", txn.values_token or "", generation)
             memo = self._values.get(key)
             if memo is None:
-                memo = {}
+                memo = BoundedMemo(RULE_MEMO_ENTRIES)
                 self._values = {key: memo}  # older versions are never asked for again
         txn.rule_memo = memo
         return memo
@@ -243,7 +249,7 @@ class SecurityPolicy:
             # configuration, with a memo of its own.
             own = txn.groups_state
             if own is None or own[0] is not shared:
-                own = (shared, dataclasses.replace(shared, memo={}))
+                own = (shared, dataclasses.replace(shared, memo=new_state_memo()))
                 txn.groups_state = own
             return cast(SecurityState, own[1])
         return shared
@@ -539,9 +545,9 @@ class SecurityPolicy:
         two templates in one statement never share a parameter name.
         """
         generation = self.registry.schema_generation
-        if generation != self._templates_generation or len(self._templates) >= MAX_TEMPLATES:
-            # New models, or rules edited for long: the numbers stay unique regardless.
-            self._templates = {}
+        if generation != self._templates_generation:
+            # New models; the numbers stay unique regardless.
+            self._templates = BoundedMemo(MAX_TEMPLATES)
             self._templates_generation = generation
         key = (shape, model.model_name)
         found = self._templates.get(key)
@@ -552,7 +558,7 @@ class SecurityPolicy:
         self._templates[key] = (prefix, clause)
         return prefix, clause
 
-    def context_memo(self, env: Environment) -> dict[object, object]:
+    def context_memo(self, env: Environment) -> Memo:
         """The memo of the security version ``env``'s transaction sees (see
         ``bastion.orm.environment.VersionedContext``)."""
         return self.state(env).memo

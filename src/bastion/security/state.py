@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bastion.expr import RULE_PROFILE, CompiledExpression, compile_expression
+from bastion.memo import BoundedMemo, Memo
 
 from .groups import Graph, closure
 from .rule_values import ValueSources
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
     from bastion.orm.registry import ModelRegistry
 
 PERMS = ("read", "write", "create", "unlink")
+# Entries of a security version's memo (SecurityState.memo) at most: a user's groups,
+# access answers, combined rules and their SQL, about fifteen for a portal user of four
+# document models, so a worker keeps those of its few thousand most recent users.
+STATE_MEMO_ENTRIES = 65_536
+
+
+def new_state_memo() -> BoundedMemo[object, object]:
+    return BoundedMemo(STATE_MEMO_ENTRIES)
 
 
 @dataclass(frozen=True)
@@ -96,9 +105,9 @@ def compile_rule_text(registry: ModelRegistry, text: str) -> CompiledExpression:
 
 
 # registry -> (schema generation, rule text -> its compiled form)
-_COMPILED: weakref.WeakKeyDictionary[ModelRegistry, tuple[int, dict[str, CompiledExpression]]] = (
-    weakref.WeakKeyDictionary()
-)
+_COMPILED: weakref.WeakKeyDictionary[
+    ModelRegistry, tuple[int, BoundedMemo[str, CompiledExpression]]
+] = weakref.WeakKeyDictionary()
 MAX_COMPILED = 4096
 
 
@@ -106,10 +115,10 @@ def kept_rule_text(registry: ModelRegistry, text: str) -> CompiledExpression:
     """``compile_rule_text``, kept while the models stay as they are: a security
     version is loaded after every change (a user given a group), and its rules are
     nearly all the previous version's. A text that does not compile raises each time."""
-    generation, kept = _COMPILED.get(registry, (-1, {}))
-    if generation != registry.schema_generation or len(kept) >= MAX_COMPILED:
-        kept = {}
-        _COMPILED[registry] = (registry.schema_generation, kept)
+    entry = _COMPILED.get(registry)
+    if entry is None or entry[0] != registry.schema_generation:
+        entry = _COMPILED[registry] = (registry.schema_generation, BoundedMemo(MAX_COMPILED))
+    kept = entry[1]
     found = kept.get(text)
     if found is None:
         found = compile_rule_text(registry, text)
@@ -185,7 +194,7 @@ class SecurityState:
     access: dict[str, list[AccessRow]]
     rules: dict[str, list[RuleDef]]
     sources: ValueSources  # what the rules' user values are read from
-    memo: dict[object, object] = field(default_factory=dict)
+    memo: Memo = field(default_factory=new_state_memo)
 
     @classmethod
     def load(cls, env: Environment) -> SecurityState:
