@@ -30,8 +30,10 @@
   attribute, both as the typical portal user, median over ``LOOKUPS // 100`` calls;
 - ``count, no domain ms``, ``count, state in ms`` (``state in ('sale', 'sent')``) and
   ``list of 80, name ilike ms`` (``search_read`` of the list page's fields, the text a
-  new one at each call): one transaction each, as the typical portal user, median over
-  ``LOOKUPS // 100`` calls, and the same as hand-written SQL (``: hand SQL``). A
+  new one at each call), ``count, id in 100 ids ms`` (a list of ids drawn from all the
+  orders, as an API call sends, one of 50 lists at each call): one transaction each,
+  as the typical portal user, median over ``LOOKUPS // 100`` calls, and the same as
+  hand-written SQL (``: hand SQL``, ``m.id = ANY(%(ids)s)``). A
   domain's statement is kept per shape (``bastion.orm.shaped``), so calls that differ
   by their values only run the same statement;
 - ``related reads``: statements to read ``partner_id.name``, ``user_id.name`` and
@@ -42,6 +44,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -63,6 +66,7 @@ LOOKUPS = 20_000
 REPEATS = 7
 RULES = 20
 NEW_USERS = 8
+LISTED = 100  # ids in the list of a count by ids, drawn from all orders
 
 
 def micro_benchmarks(
@@ -159,6 +163,10 @@ def _searches_with_domains(engine: BastionEngine, hand: HandSql) -> dict[str, fl
     params = user_params(engine.user)
     states = ["sale", "sent"]
     texts = (str(n % 1000) for n in itertools.count())
+    with engine.env() as env:
+        every = env(su=True)["sale.order"].search([], limit=LISTED * 10, order="id").ids
+    draw = random.Random(3)  # noqa: S311  # the same lists at every run, not a secret
+    lists = itertools.cycle([draw.sample(every, min(LISTED, len(every))) for _ in range(50)])
 
     def count_all() -> int:
         with engine.env() as env:
@@ -174,6 +182,13 @@ def _searches_with_domains(engine: BastionEngine, hand: HandSql) -> dict[str, fl
             rows = env["sale.order"].search_read(domain, fields, limit=80, order=doc.order)
         return [row["id"] for row in rows]
 
+    def count_ids(ids: list[int]) -> int:
+        with engine.env() as env:
+            return env["sale.order"].search_count([("id", "in", ids)])
+
+    def hand_count_ids(ids: list[int]) -> int:
+        return hand.search_count(doc, f"{pred} AND m.id = ANY(%(ids)s)", {**params, "ids": ids})
+
     def hand_count_states() -> int:
         where = f"{pred} AND m.state = ANY(%(states)s)"
         return hand.search_count(doc, where, {**params, "states": states})
@@ -185,12 +200,16 @@ def _searches_with_domains(engine: BastionEngine, hand: HandSql) -> dict[str, fl
         ]
 
     assert count_states() == hand_count_states()
+    listed = next(lists)
+    assert count_ids(listed) == hand_count_ids(listed)
     assert list_by_text("1") == hand_list_by_text("1")
     return _medians_ms(
         {
             "count, no domain ms": count_all,
             "count, state in ms": count_states,
             "count, state in: hand SQL ms": hand_count_states,
+            "count, id in 100 ids ms": lambda: count_ids(next(lists)),
+            "count, id in 100 ids: hand SQL ms": lambda: hand_count_ids(next(lists)),
             "list of 80, name ilike ms": lambda: list_by_text(next(texts)),
             "list of 80, name ilike: hand SQL ms": lambda: hand_list_by_text(next(texts)),
         }

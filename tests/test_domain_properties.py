@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from bastion import DomainError, Environment, Registry
 from bastion.domain import SqlCompiler, filter_ids, parse_domain
-from bastion.domain.shapes import domain_shape
+from bastion.domain.shapes import EXACT_LENGTHS, domain_shape
 from bastion.domain.slots import parametrised
 from snapshot import Dataset, snapshot
 
@@ -297,7 +297,9 @@ class DomainGen:
         element: st.SearchStrategy[Any] = self.record_ids(model)
         if falsy:
             element = element | st.just(False)
-        return st.lists(element, max_size=3) | element
+        # Long lists too, which a shape pads to a power of two (bastion.domain.shapes).
+        long = st.lists(self.record_ids(model), min_size=EXACT_LENGTHS + 1, max_size=40)
+        return st.lists(element, max_size=3) | long | element
 
     def values(self, ftype: str) -> st.SearchStrategy[Any]:
         """Values of a scalar field type, in the forms a domain may write them."""
@@ -334,7 +336,9 @@ class DomainGen:
             st.tuples(
                 st.just(name),
                 st.sampled_from(SET_OPS),
-                st.lists(value | st.just(False), max_size=3) | value,
+                st.lists(value | st.just(False), max_size=3)
+                | st.lists(value, min_size=EXACT_LENGTHS + 1, max_size=40)
+                | value,
             ),
             st.tuples(st.just(name), st.just("=?"), falsy),
         ]

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 import bastion
 from bastion import Command, ConstructionError, MissingError, Registry, ValidationError
+from bastion.domain.shapes import EXACT_LENGTHS, MAX_VALUES
 from bastion.orm import Environment, crud, kept
 from conftest import TEST_ADDONS
 
@@ -283,12 +284,54 @@ def test_kept_statements_asked_for_again_outlive_a_flood_of_shapes(
         items = env.with_user(admin)["test.item"]
         memo = reg.security.context_memo(items.env)
         hot = crud.search_select(items, (), [("name", "=", "a")], 0, None, None).query
-        for n in range(1, 25):  # lists of ids of 24 lengths: 24 shapes
-            items.search([("id", "in", list(range(1, n + 1)))])
+        for n in range(1, 25):  # 24 shapes: one name, two names or'ed, three...
+            items.search(["|"] * (n - 1) + [("name", "=", str(k)) for k in range(n)])
             if n % 3 == 0:
                 again = crud.search_select(items, (), [("name", "=", str(n))], 0, None, None)
                 assert again.query is hot, n
         assert len(memo["kept statements"]) <= 8  # type: ignore[arg-type]
+
+
+def test_long_lists_run_one_statement_whatever_their_length(reg: Registry) -> None:
+    """An ``in`` or ``not in`` list longer than EXACT_LENGTHS has a shape for any length
+    (bastion.domain.shapes): of ids, integers or strings it is one parameter, of other
+    values it is padded with its last value to the next power of two. Each list finds
+    exactly its own items, through one kept statement per shape."""
+    with reg.transaction() as env:
+        items = env["test.item"].create(
+            [{"name": f"i{n}", "quantity": n, "price": n / 2} for n in range(40)]
+        )
+        admin = env.ref("base.user_admin")
+        assert admin is not None
+        mine = items.with_user(admin)
+        by_ids, by_prices = set(), set()
+        for length in range(EXACT_LENGTHS + 1, 41):
+            ids = items.ids[:length]
+            assert sorted(mine.search([("id", "in", ids)]).ids) == ids
+            assert mine.search_count([("id", "not in", ids)]) == 40 - length
+            odd = [n for n in range(length) if n % 2] * 2  # duplicates too
+            found = mine.search([("quantity", "in", odd)]).mapped("quantity")
+            assert sorted(found) == sorted(set(odd))
+            texts = [f"i{n}" for n in range(length)]
+            assert mine.search_count([("name", "not in", texts)]) == 40 - length
+            prices = [n / 2 for n in range(length)]
+            assert mine.search_count([("price", "in", prices)]) == length
+            statement = crud.search_select(mine, (), [("id", "in", ids)], 0, None, None)
+            by_ids.add(id(statement.query))
+            statement = crud.search_select(mine, (), [("price", "in", prices)], 0, None, None)
+            by_prices.add(id(statement.query))
+        assert len(by_ids) == 1
+        assert len(by_prices) == 3  # 9-16, 17-32, 33-40 values
+        # A many2one's list: the rows with none of them, NULL included, for not in.
+        partner = env["res.partner"].create({"name": "P"})
+        items[:3].write({"partner_id": partner.id})
+        partners = list(range(partner.id, partner.id + 11))
+        assert mine.search([("partner_id", "in", partners)]) == items[:3]
+        assert mine.search_count([("partner_id", "not in", partners)]) == 37
+        # With False among the values the SQL differs: the list stays as it is.
+        assert len(mine.search([("quantity", "in", [False, *range(1, 12)])])) == 11
+        many = [n / 2 for n in range(MAX_VALUES + 1)]  # more than a shape takes
+        assert len(mine.search([("price", "in", many)])) == 40
 
 
 def test_hierarchy_parent_path_and_child_of(reg: Registry) -> None:

@@ -14,7 +14,8 @@ and each call brings only its values.
 
 Only values the compiler binds as they are become parameters: strings, numbers, dates,
 and the pattern of a ``like`` (written as the compiler would write it, see
-:func:`like_pattern`). ``True``, ``False`` and ``None`` choose the SQL (``IS NULL``,
+:func:`like_pattern`); a long ``in`` list of ids, integers or strings as a whole
+(:class:`Values`). ``True``, ``False`` and ``None`` choose the SQL (``IS NULL``,
 ``OR col IS NULL``) and stay in the shape. Terms the compiler may turn into sub-queries
 over other models (paths, ``any``, to-many fields, references) read the user's rules on
 those models, so a domain holding one has no shape and is compiled for each call, as
@@ -30,20 +31,71 @@ from dataclasses import dataclass
 from .nodes import LIKE_OPERATORS, And, Constant, Node, Not, Or, Term
 from .schema import X2MANY_TYPES, ModelInfo
 
-# The most values one shape takes out: longer lists (the ids an API call sends) would
-# make one statement per length, each kept; they are compiled per call instead.
-MAX_VALUES = 32
+# The most values one shape takes out; a domain with more (the ids of a big API call)
+# is compiled per call.
+MAX_VALUES = 512
+# An ``in`` or ``not in`` list of more values than this has a shape for any length:
+# of ids, integers or strings, the whole list is one parameter (:class:`Values`); of
+# other values, it is padded to the next power of two by repeating its last value,
+# which matches nothing more (one shape for 9 to 16 values, one for 17 to 32...).
+# Shorter lists keep their length, as a rule's do.
+EXACT_LENGTHS = 8
+_LIST_OPERATORS = frozenset({"in", "not in"})
+# Field types whose long lists are one parameter, and the type their values must have.
+_LISTED_TYPES: dict[str, type] = {
+    "integer": int,
+    "many2one": int,
+    "char": str,
+    "text": str,
+    "selection": str,
+}
 # Subclasses included (an IntEnum, Markup): left in the shape, an IntEnum's 0 would be
 # equal to False there, and share its template (``IS NULL``). A bool is an int to
 # isinstance, and is tested first: it must stay in the shape.
 _BOUND_TYPES = (str, int, float, decimal.Decimal, datetime.date)
+# The same types exactly, for the common case, found without isinstance.
+_EXACT_BOUND_TYPES = frozenset({str, int, float, decimal.Decimal, datetime.date, datetime.datetime})
+
+
+class Value:
+    """The place of the ``index``-th value taken out of a domain.
+
+    One object per index (``Value(3) is Value(3)``), so that a shape is hashed and
+    compared by identity: a search with a list of a hundred ids hashes its shape at
+    every call, to find its template."""
+
+    __slots__ = ("index",)
+    index: int
+
+    def __new__(cls, index: int) -> Value:
+        if 0 <= index < len(_VALUES):
+            return _VALUES[index]
+        made = object.__new__(cls)
+        made.index = index
+        return made
+
+    def __repr__(self) -> str:
+        return f"Value({self.index})"
+
+    def __reduce__(self) -> tuple[type[Value], tuple[int]]:
+        return Value, (self.index,)
 
 
 @dataclass(frozen=True, slots=True)
-class Value:
-    """The place of the ``index``-th value taken out of a domain."""
+class Values:
+    """The place of the ``index``-th value taken out of a domain, a whole list: on
+    PostgreSQL one array parameter, elsewhere an expanding ``IN``."""
 
     index: int
+
+
+def _made(index: int) -> Value:
+    made = object.__new__(Value)
+    made.index = index
+    return made
+
+
+_VALUES = tuple(_made(index) for index in range(MAX_VALUES))
 
 
 def like_pattern(operator: str, value: str) -> str:
@@ -87,15 +139,35 @@ def _walk(node: Node, model: ModelInfo, values: list[object]) -> Node | None:
         pattern = like_pattern(node.operator, node.value)
         return Term(node.field, node.operator, _taken(pattern, values))
     if isinstance(node.value, tuple):
-        return Term(node.field, node.operator, tuple(_taken(v, values) for v in node.value))
+        members = node.value
+        if not all(type(v) in _EXACT_BOUND_TYPES or _is_bound(v) for v in members):
+            # False or None among them change the SQL; they stay in the shape.
+            return Term(node.field, node.operator, tuple(_taken(v, values) for v in members))
+        if len(members) > EXACT_LENGTHS and node.operator in _LIST_OPERATORS:
+            kind = _LISTED_TYPES.get(field.type)
+            # The parser has checked integers against the column's range.
+            if kind is not None and all(type(v) is kind for v in members):
+                values.append(list(members))
+                return Term(node.field, node.operator, Values(len(values) - 1))
+            length = 1 << (len(members) - 1).bit_length()
+            members += (members[-1],) * (length - len(members))
+        start = len(values)
+        if start + len(members) > MAX_VALUES:
+            return None  # too many for one shape
+        values.extend(members)
+        return Term(node.field, node.operator, _VALUES[start : start + len(members)])
     return Term(node.field, node.operator, _taken(node.value, values))
 
 
+def _is_bound(value: object) -> bool:
+    return isinstance(value, _BOUND_TYPES) and not isinstance(value, bool)
+
+
 def _taken(value: object, values: list[object]) -> object:
-    if isinstance(value, bool) or not isinstance(value, _BOUND_TYPES):
+    if not _is_bound(value):
         return value
     values.append(value)
     return Value(len(values) - 1)
 
 
-__all__ = ["MAX_VALUES", "Value", "domain_shape", "like_pattern"]
+__all__ = ["EXACT_LENGTHS", "MAX_VALUES", "Value", "Values", "domain_shape", "like_pattern"]

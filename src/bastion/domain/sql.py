@@ -20,11 +20,12 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from .nodes import FALSE, TRUE, And, Any, Constant, Node, Not, Or, Reference, Term
 from .schema import X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
-from .shapes import Value, like_pattern
+from .shapes import Value, Values, like_pattern
 from .slots import Slot
 from .sql_members import member_of
 
@@ -179,6 +180,15 @@ class SqlCompiler:
             return sa.bindparam(f"{self.value_prefix}{value.index}", type_=type_)
         written = self._written(value)
         return value if written is None else written
+
+    def _listed(self, col: ColumnElement[object], place: Values) -> SqlBool:
+        """``col`` is one of a domain's list, which comes as one parameter: an array
+        on PostgreSQL (one text and one value for any length, as ``one_of``), an
+        expanding ``IN`` elsewhere (its text rendered at each execution)."""
+        name = f"{self.value_prefix}{place.index}"
+        if self.schema.dialect == "postgresql":
+            return col == sa.any_(sa.bindparam(name, type_=ARRAY(col.type)))
+        return col.in_(sa.bindparam(name, expanding=True))
 
     def _written(self, value: object) -> sa.BindParameter[object] | None:
         """A constant of a rule (``state = 'posted'``) written into the statement on
@@ -439,6 +449,8 @@ class SqlCompiler:
     def visit_in(
         self, node: Term, field: FieldInfo, model: ModelInfo, col: ColumnElement[object]
     ) -> SqlBool:
+        if isinstance(node.value, Values):
+            return self._guarded(col, self._listed(col, node.value))
         assert isinstance(node.value, tuple)
         has_false = any(v is False or v is None for v in node.value)
         values = [v for v in node.value if v is not False and v is not None]
