@@ -288,12 +288,17 @@ def test_searches_of_one_shape_keep_each_customer_to_its_own(
                 rows = portal.search_read([("name", "ilike", order.name)], ["name"])
                 assert {row["id"] for row in rows} == wanted, (login, key)
             assert set(portal.search([("state", "in", ["draft", "sale"])]).ids) == own[login]
-            # A long list is padded to a shape of 16 values: each user's own still.
+            # A long list of ids is one parameter of the shape, a long list of amounts
+            # padded to 16 values (bastion.domain.shapes): each user's own still.
             many = sorted(world.ids.values())[:12] + [o.id for o in orders.values()]
             assert set(portal.search([("id", "in", many)]).ids) == own[login]
             assert portal.search_count([("id", "not in", many[:-2])]) == len(
                 own[login] - set(many[:-2])
             )
+            amounts = [float(n) for n in range(200, 210)] + [
+                o.amount_total for o in orders.values()
+            ]
+            assert set(portal.search([("amount_total", "in", amounts)]).ids) == own[login]
             assert portal.search_count([("amount_total", ">", 0.0)]) == len(own[login])
     # One kept statement served both customers' users, whatever the values.
     statements = set()

@@ -4,6 +4,7 @@ entries asked for between two turns of its generations never dropped."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -67,6 +68,19 @@ def test_an_entry_not_asked_for_again_goes_after_two_turns() -> None:
         memo["cold"]
 
 
+def test_views_are_snapshots_that_move_nothing() -> None:
+    """Reading an entry may turn the generations: items, values and equality read the
+    generations as they are, and the entries stay where they were."""
+    memo: BoundedMemo[str, int] = BoundedMemo(4)
+    for n, key in enumerate("abcd"):
+        memo[key] = n
+    assert sorted(memo.items()) == [("a", 0), ("b", 1), ("c", 2), ("d", 3)]
+    assert sorted(memo.values()) == [0, 1, 2, 3]
+    assert memo == {"a": 0, "b": 1, "c": 2, "d": 3}
+    memo["e"] = 4  # turns: a and b, not asked for, go
+    assert sorted(memo) == ["c", "d", "e"]
+
+
 def test_a_memo_below_two_entries_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 2, not 1"):
         BoundedMemo(1)
@@ -80,25 +94,46 @@ def test_unhashable_keys_raise_as_for_a_dict() -> None:
         memo[[1]] = 1
 
 
+class _Key:
+    """A key hashed and compared in Python, as the shapes and nodes kept in the memos
+    are: a thread may be switched out in the middle of a look-up or an insert."""
+
+    def __init__(self, thread: int, n: int) -> None:
+        self.thread, self.n = thread, n
+
+    def __hash__(self) -> int:
+        return hash((self.thread, self.n))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and (self.thread, self.n) == (other.thread, other.n)
+
+
 def test_threads_sharing_a_memo_keep_it_bounded_and_right() -> None:
-    """Workers' threads share a security version's memo: whatever the interleaving,
-    it stays within its limit and a value found is the one written under its key."""
-    memo: BoundedMemo[tuple[int, int], int] = BoundedMemo(64)
+    """Workers' threads share a security version's memo: whatever the interleaving, a
+    value found is the one written under its key, and the memo holds about its limit
+    (a generation may overshoot its half by about one entry per thread)."""
+    memo: BoundedMemo[_Key, int] = BoundedMemo(64)
     errors: list[str] = []
+    threads = 4
 
     def work(thread: int) -> None:
-        for n in range(20_000):
-            key = (thread, n % 97)
+        for n in range(5_000):
+            key = _Key(thread, n % 97)
             found = memo.get(key)
-            if found is not None and found != key[0] * 1000 + key[1]:
-                errors.append(f"{key}: {found}")
-            memo[key] = key[0] * 1000 + key[1]
-            if len(memo) > 64:
+            if found is not None and found != thread * 1000 + n % 97:
+                errors.append(f"{thread}, {n % 97}: {found}")
+            memo[key] = thread * 1000 + n % 97
+            if len(memo) > 64 + 2 * threads:
                 errors.append(f"{len(memo)} entries")
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter allows
+    try:
+        running = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+        for thread in running:
+            thread.start()
+        for thread in running:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
     assert errors == []

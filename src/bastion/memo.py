@@ -15,8 +15,13 @@ generation is one dictionary look-up, which matters on the path of every search.
 
 Dropping an entry only costs working it out again: every user of these memos checks
 that what it finds belongs to what it asked about (``kept_statement`` compares the parts
-it holds, ``rule_sql`` the node). Several threads may use one memo: a turn that races
-another insert loses at most that insert.
+it holds, ``rule_sql`` the node). Several threads may use one memo: races between them
+(two turns at once, an insert into a generation being turned) can only lose entries,
+and let the young generation overshoot its half by about one entry per thread; a
+value is never found under another key.
+
+Reading an entry may turn the generations, so the mapping's views are snapshots
+(:meth:`items`, :meth:`values`), taken without moving anything.
 
 >>> memo = BoundedMemo(4)  # two generations of two
 >>> for key in "abc": memo[key] = key.upper()
@@ -96,6 +101,17 @@ class BoundedMemo(MutableMapping[K, V]):
     def __len__(self) -> int:
         young = self._young
         return len(young) + sum(1 for key in list(self._old) if key not in young)
+
+    def _snapshot(self) -> dict[K, V]:
+        both = dict(self._old)
+        both.update(self._young)
+        return both
+
+    def items(self) -> list[tuple[K, V]]:  # type: ignore[override]
+        return list(self._snapshot().items())
+
+    def values(self) -> list[V]:  # type: ignore[override]
+        return list(self._snapshot().values())
 
     def setdefault(self, key: K, default: V) -> V:
         found = self.get(key, _MISSING)

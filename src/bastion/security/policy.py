@@ -102,10 +102,10 @@ class SecurityPolicy:
             .where(table.c.id == SECURITY_ROW)
             .with_for_update(read=True, skip_locked=True)
         )
-        # (rule shape, model) -> (parameter prefix, SQL), for one schema generation of
+        # (rule shape, model) -> (table, parameter prefix, SQL), for one schema generation of
         # the models: see _template.
-        self._templates: BoundedMemo[tuple[Node, str], tuple[str, SqlBool]] = BoundedMemo(
-            MAX_TEMPLATES
+        self._templates: BoundedMemo[tuple[Node, str], tuple[sa.FromClause, str, SqlBool]] = (
+            BoundedMemo(MAX_TEMPLATES)
         )
         self._templates_generation = registry.schema_generation
         # next() on a count is atomic: two threads never number two templates alike.
@@ -551,11 +551,13 @@ class SecurityPolicy:
             self._templates_generation = generation
         key = (shape, model.model_name)
         found = self._templates.get(key)
-        if found is not None:
-            return found
+        # Compiled for the current table: not by a request that ran while an addon
+        # loaded, for the models it replaced.
+        if found is not None and found[0] is model.table:
+            return found[1], found[2]
         prefix = f"rule{next(self._template_numbers)}_"
         clause = SqlCompiler(self.registry, slot_prefix=prefix).compile(shape, model, model.table)
-        self._templates[key] = (prefix, clause)
+        self._templates[key] = (model.table, prefix, clause)
         return prefix, clause
 
     def context_memo(self, env: Environment) -> Memo:
