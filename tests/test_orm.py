@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 import bastion
 from bastion import Command, ConstructionError, MissingError, Registry, ValidationError
+from bastion.domain.nodes import Any, Term
 from bastion.domain.shapes import EXACT_LENGTHS, MAX_VALUES
-from bastion.orm import Environment, crud, kept
+from bastion.orm import Environment, crud, kept, shaped
 from conftest import TEST_ADDONS
 
 
@@ -333,6 +334,16 @@ def test_long_lists_run_one_statement_whatever_their_length(reg: Registry) -> No
         assert len(mine.search([("quantity", "in", [False, *range(1, 12)])])) == 11
         many = [n / 2 for n in range(MAX_VALUES + 1)]  # more than a shape takes
         assert len(mine.search([("price", "in", many)])) == 40
+
+
+def test_a_shape_whose_sql_would_read_rules_gets_no_template(reg: Registry) -> None:
+    """``domain_shape`` leaves out the terms whose SQL reads the user's rules on other
+    models; should one reach the compiler all the same, the template is refused, not
+    built with no rules in its sub-query (bastion.orm.shaped)."""
+    spec = reg.model_info("test.item")
+    through_partner = Any("partner_id", Term("name", "=", "x"))
+    assert shaped._compiled(reg, through_partner, spec) is None
+    assert shaped._compiled(reg, Term("name", "=", "x"), spec) is not None
 
 
 def test_hierarchy_parent_path_and_child_of(reg: Registry) -> None:
