@@ -68,11 +68,7 @@ class Value:
     index: int
 
     def __new__(cls, index: int) -> Value:
-        if 0 <= index < len(_VALUES):
-            return _VALUES[index]
-        made = object.__new__(cls)
-        made.index = index
-        return made
+        return _VALUES[index] if 0 <= index < len(_VALUES) else _made(index)
 
     def __repr__(self) -> str:
         return f"Value({self.index})"
