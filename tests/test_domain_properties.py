@@ -1160,6 +1160,11 @@ BAD_TERMS: list[tuple[object, str]] = [
     (("name", "~=", "a"), "unknown operator '~='"),
     (("quantity", "=", "abc"), "'abc' does not fit field 'quantity'"),
     (("quantity", "in", [1, "abc"]), "'abc' does not fit field 'quantity'"),
+    # Long lists are checked as a whole (parse._converted_list); a misfit is still named.
+    (("quantity", "in", [*range(20), 2**31]), f"{2**31} does not fit field 'quantity'"),
+    (("id", "not in", [*range(20), True]), "True does not fit field 'id'"),
+    (("category_id", "in", [*range(20), 1.5]), "1.5 does not fit field 'category_id'"),
+    (("name", "in", [*map(str, range(20)), 7]), "7 does not fit field 'name'"),
     (("day", "=", "not a date"), "does not fit field 'day'"),
     (("state", "=", "shipped"), "does not fit field 'state'"),
     (("quantity", "like", "1"), "needs a text field"),

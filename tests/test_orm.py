@@ -336,6 +336,34 @@ def test_long_lists_run_one_statement_whatever_their_length(reg: Registry) -> No
         assert len(mine.search([("price", "in", many)])) == 40
 
 
+def test_lists_past_sqlites_variable_limit_run_as_one_parameter(reg: Registry) -> None:
+    """A search by 40,000 ids, and a browse of as many, find exactly their records: on
+    PostgreSQL as one array, on SQLite as one JSON array read by ``json_each``, where an
+    expanding IN needed a variable per id (32,766 at most in SQLite's default build).
+    A list of strings with a NUL among them keeps one parameter per value on SQLite,
+    whose ``json_each`` would end the string there: "i\\x00x" would find "i"."""
+    with reg.transaction() as env:
+        items = env["test.item"].create([{"name": f"i{n}", "quantity": n} for n in range(30)])
+        admin = env.ref("base.user_admin")
+        assert admin is not None
+        mine = items.with_user(admin)
+        far = items.ids + list(range(max(items.ids) + 1, max(items.ids) + 40_000))
+        mine.search_count([])  # the user's groups and rules read
+        with count_queries(reg) as statements:
+            assert mine.search([("id", "in", far)]) == mine
+            assert mine.search_count([("quantity", "not in", list(range(5, 40_000)))]) == 5
+            assert mine.browse(far).exists() == mine  # in chunks of ids
+        assert statements
+        if reg.engine.dialect.name == "sqlite":
+            assert all("json_each" in statement for statement in statements)
+            named = [f"i{n}" for n in range(12)]
+            env["test.item"].create({"name": "i"})
+            with count_queries(reg) as statements:
+                found = mine.search([("name", "in", [*named, "i\x00x"])])
+            assert sorted(found.mapped("name")) == sorted(named)
+            assert "json_each" not in statements[-1]
+
+
 def test_a_shape_whose_sql_would_read_rules_gets_no_template(reg: Registry) -> None:
     """``domain_shape`` leaves out the terms whose SQL reads the user's rules on other
     models; should one reach the compiler all the same, the template is refused, not

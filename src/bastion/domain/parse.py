@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 from collections.abc import Sequence
+from typing import cast
 
 from bastion.errors import DomainError
 
@@ -200,7 +201,7 @@ def _parse_leaf(
         return Term(field.name, operator, ids)
     if operator in ("in", "not in"):
         values = value if isinstance(value, list | tuple | set | frozenset) else [value]
-        converted = tuple(_convert(field, v, item, model, allow_false=True) for v in values)
+        converted = _converted_list(field, tuple(values), item, model)
         if not converted:
             return FALSE if operator == "in" else TRUE
         return Term(field.name, operator, converted)
@@ -295,6 +296,28 @@ def _convert(
             term=item,
             model=model.model_name,
         ) from None
+
+
+def _converted_list(
+    field: FieldInfo, values: tuple[object, ...], item: object, model: ModelInfo
+) -> tuple[object, ...]:
+    """An ``in`` list converted to the field's Python type, False kept (= NULL).
+
+    A list of plain integers for an integer or relational field, or of plain strings
+    for a text field, is checked as a whole: its types, then its range, at C speed. An
+    API caller's ids come so, and one at a time they took 25 µs per 100 ids (issue 3).
+    Any other list is converted value by value, which names the value that does not
+    fit."""
+    converter = _CONVERTERS.get(field.type)
+    if values and (converter is _to_int or converter is _to_text):
+        types = set(map(type, values))
+        if converter is _to_int and types == {int}:
+            ints = cast("tuple[int, ...]", values)
+            if INT_MIN <= min(ints) and max(ints) <= INT_MAX:
+                return values
+        elif converter is _to_text and types == {str}:
+            return values
+    return tuple(_convert(field, v, item, model, allow_false=True) for v in values)
 
 
 def _to_text(field: FieldInfo, value: object) -> str:

@@ -27,7 +27,7 @@ from .nodes import FALSE, TRUE, And, Any, Constant, Node, Not, Or, Reference, Te
 from .schema import X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
 from .shapes import Value, Values, like_pattern
 from .slots import Slot
-from .sql_members import member_of
+from .sql_members import JSON_EACH, json_members, member_of
 
 SqlBool = ColumnElement[bool]
 SqlType = sa.types.TypeEngine[typing.Any]
@@ -183,11 +183,15 @@ class SqlCompiler:
 
     def _listed(self, col: ColumnElement[object], place: Values) -> SqlBool:
         """``col`` is one of a domain's list, which comes as one parameter: an array
-        on PostgreSQL (one text and one value for any length, as ``one_of``), an
-        expanding ``IN`` elsewhere (its text rendered at each execution)."""
+        on PostgreSQL (one text and one value for any length, as ``one_of``), a JSON
+        array read by ``json_each`` on SQLite, an expanding ``IN`` elsewhere (its text
+        rendered at each execution)."""
         name = f"{self.value_prefix}{place.index}"
         if self.schema.dialect == "postgresql":
             return col == sa.any_(sa.bindparam(name, type_=ARRAY(col.type)))
+        if self.schema.dialect == "sqlite" and JSON_EACH:
+            # The members are ids, integers or strings (``shapes._LISTED_TYPES``).
+            return col.in_(json_members(sa.bindparam(name, type_=sa.JSON())))
         return col.in_(sa.bindparam(name, expanding=True))
 
     def _written(self, value: object) -> sa.BindParameter[object] | None:

@@ -28,7 +28,7 @@ from bastion.domain import (
     parse_domain,
 )
 from bastion.domain.sql import RuleSql, SqlBool
-from bastion.domain.sql_members import one_of_parameter
+from bastion.domain.sql_members import listed_as_one, one_of_parameter
 from bastion.errors import MissingError
 
 from . import direct
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from .model import Model
 
 CHUNK = 1000
-# Ids per check statement on PostgreSQL (see allowed_ids).
-CHECK_CHUNK_POSTGRESQL = 10_000
+# Ids per check statement where they go as one parameter (see allowed_ids).
+CHECK_CHUNK_LISTED = 10_000
 # The parameters of a search's window (the rules' are named rule<n>_...).
 OFFSET, LIMIT = "search_offset", "search_limit"
 OPERATIONS = ("read", "write", "create", "unlink")
@@ -94,12 +94,13 @@ def allowed_ids(records: Model, operation: str, ids: Sequence[int]) -> set[int]:
     rules = rule_clause(records, operation, table)
     dialect = records.env.cr.dialect.name
     found: set[int] = set()
-    # PostgreSQL takes the ids as one array parameter, of any length: every statement
-    # runs the rules' sub-queries again (a key account's followers hashed, 1,445 of its
-    # invoices at 100k: 7.0 ms by chunks of 1,000, 6.2 in one), and since the rows come
-    # through the driver (bastion.orm.direct) one statement costs the client no more
-    # (10,000 orders: 9.8 ms of its time either way). SQLite binds each id.
-    size = CHECK_CHUNK_POSTGRESQL if dialect == "postgresql" else CHUNK
+    # PostgreSQL takes the ids as one array parameter, of any length, and SQLite as one
+    # JSON array (``one_of_parameter``): every statement runs the rules' sub-queries
+    # again (a key account's followers hashed, 1,445 of its invoices at PostgreSQL
+    # 100k: 7.0 ms by chunks of 1,000, 6.2 in one), and since the rows come through the
+    # driver (bastion.orm.direct) one statement costs the client no more (10,000
+    # orders: 9.8 ms of its time either way). An older SQLite binds each id.
+    size = CHECK_CHUNK_LISTED if listed_as_one(dialect) else CHUNK
     for chunk in chunks(ids, size):
         one, params = _ids_params(rules, chunk)
         query = _check_statement(records, table, rules, dialect, one)
