@@ -471,3 +471,35 @@ def test_another_customers_portal_user_is_refused_through_the_direct_path(
         assert not set(as_b.search([]).ids) & set(world.allowed)
         rows = as_b.search_read([], ["partner_id"], limit=80)
         assert {row["partner_id"][1] for row in rows} == {"Customer B"}  # type: ignore[index]
+
+
+def test_observed_sees_every_kind_of_listener_and_their_removal(
+    shared: tuple[Registry, World],
+) -> None:
+    """``observed`` reads SQLAlchemy's event flags first, which no listener's removal
+    clears: on an engine no listener ever touched it says no at once, and after
+    listeners of each kind (on the engine, on one connection, for errors) it says yes
+    while one is there, and no again once each is removed."""
+    registry, _world = shared
+    engine = sa.create_engine(registry.engine.url)
+    try:
+
+        def record(*_args: Any) -> None:
+            pass
+
+        with engine.connect() as connection:
+            assert not direct.observed(connection)
+            for target, name in (
+                (engine, "handle_error"),  # first: it sets the dialect's flag only
+                (connection, "before_execute"),
+                (engine, "before_cursor_execute"),
+                (engine, "after_execute"),
+            ):
+                sa.event.listen(target, name, record)
+                assert direct.observed(connection), name
+                sa.event.remove(target, name, record)
+                assert not direct.observed(connection), name
+        with engine.connect() as connection:  # the flags set on the engine stay
+            assert not direct.observed(connection)
+    finally:
+        engine.dispose()

@@ -135,6 +135,13 @@ def observed(connection: sa.Connection) -> bool:
     statement must go through SQLAlchemy, ``first_read``'s too."""
     if connection.engine.echo or _LOGGER.isEnabledFor(logging.INFO):
         return True
+    # SQLAlchemy's own flags, set by the first listener and never cleared: none set,
+    # nothing listens (0.4 µs where reading the dispatch lists took 3.5, and this runs
+    # at least twice per call). Once set, the lists say whether anything still does.
+    if not (
+        connection._has_events or connection.engine._has_events or connection.dialect._has_events
+    ):
+        return False
     dispatch = connection.dispatch
     return bool(
         dispatch.before_execute
