@@ -81,7 +81,8 @@ class Value:
 @dataclass(frozen=True, slots=True)
 class Values:
     """The place of the ``index``-th value taken out of a domain, a whole list: on
-    PostgreSQL one array parameter, elsewhere an expanding ``IN``."""
+    PostgreSQL one array parameter, on SQLite one JSON array (``json_each``),
+    elsewhere an expanding ``IN``."""
 
     index: int
 
