@@ -354,6 +354,11 @@ def test_lists_past_sqlites_variable_limit_run_as_one_parameter(reg: Registry) -
             assert mine.search_count([("quantity", "not in", list(range(5, 40_000)))]) == 5
             assert mine.browse(far).exists() == mine  # in chunks of ids
         assert statements
+        # Strings the JSON array escapes, or holds as they are, find exactly themselves.
+        odd = ['q"uote', "back\\slash", "é", "日本", "😀", "", " ", "tab\there", "x" * 300]
+        env["test.item"].create([{"name": name} for name in odd])
+        found = mine.search([("name", "in", [*odd, "q'uote", "e"])]).mapped("name")
+        assert sorted(found) == sorted(odd)
         if reg.engine.dialect.name == "sqlite":
             assert all("json_each" in statement for statement in statements)
             named = [f"i{n}" for n in range(12)]
