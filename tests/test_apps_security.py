@@ -20,6 +20,7 @@ from bastion.memo import BoundedMemo
 from bastion.orm import crud, kept, shaped
 from bastion.security import policy as policy_module
 from bastion.security import state as state_module
+from bastion.security.policy import MIN_MEMO_ENTRIES, SecurityPolicy
 from conftest import module_database
 
 APPS = ("contacts", "sale", "account", "project", "helpdesk")
@@ -387,6 +388,36 @@ def test_memos_too_small_for_the_users_keep_each_customer_to_its_own(
         assert len(registry.security.context_memo(portal)) <= 2
         assert len(registry.security.rule_memo(portal)) <= 2
         raise _Rollback
+
+
+def test_a_deployments_memo_size_holds_and_keeps_each_customer_to_its_own(
+    shared: tuple[Registry, World],
+) -> None:
+    """``memo_entries`` (``SecurityPolicy.set_memo_entries``, the server's setting)
+    sizes the security and values versions' memos made from then on; at the smallest
+    size allowed, every user still finds exactly what it found before. Below it, the
+    setting is refused and names the minimum."""
+    registry, world = shared
+    policy = registry.security
+    assert isinstance(policy, SecurityPolicy)
+    with contextlib.suppress(_Rollback), registry.transaction() as env:
+        real = _seen(env, world)
+        raise _Rollback
+    try:
+        policy.set_memo_entries(MIN_MEMO_ENTRIES)
+        with contextlib.suppress(_Rollback), registry.transaction() as env:
+            assert _seen(env, world) == real
+            portal = world.as_user(env, "portal_b")
+            for memo in (policy.state(portal).memo, policy.rule_memo(portal)):
+                assert isinstance(memo, BoundedMemo) and memo.limit == MIN_MEMO_ENTRIES
+            raise _Rollback
+        with pytest.raises(ValueError, match=f"at least {MIN_MEMO_ENTRIES}"):
+            policy.set_memo_entries(MIN_MEMO_ENTRIES - 1)
+    finally:
+        policy.set_memo_entries(None)
+    with registry.transaction() as env:
+        memo = policy.state(env).memo
+        assert isinstance(memo, BoundedMemo) and memo.limit == state_module.STATE_MEMO_ENTRIES
 
 
 def test_portal_cannot_change_orders(env: Environment, world: World) -> None:

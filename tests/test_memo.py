@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bastion import Registry
 from bastion.memo import BoundedMemo
+from bastion.security.policy import MIN_MEMO_ENTRIES
+from bastion.settings import Settings
 
 KEYS = st.integers(min_value=0, max_value=40)
 ACTIONS = st.sampled_from(["set", "get", "del", "setdefault"])
@@ -137,3 +141,31 @@ def test_threads_sharing_a_memo_keep_it_bounded_and_right() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert errors == []
+
+
+def test_the_memo_size_setting_comes_from_the_environment_and_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``BASTION_MEMO_ENTRIES`` sets ``memo_entries``; unset, the kernel's default
+    applies (None); a size below the minimum is refused, naming the setting."""
+    secret = "s" * 40
+    assert Settings(secret_key=secret).memo_entries is None
+    monkeypatch.setenv("BASTION_MEMO_ENTRIES", "262144")
+    assert Settings(secret_key=secret).memo_entries == 262_144
+    monkeypatch.setenv("BASTION_MEMO_ENTRIES", str(MIN_MEMO_ENTRIES - 1))
+    with pytest.raises(ValueError, match="memo_entries") as refused:
+        Settings(secret_key=secret)
+    assert str(MIN_MEMO_ENTRIES) in str(refused.value)
+
+
+def test_a_registry_made_with_a_memo_size_keeps_it(make_registry: Callable[..., Registry]) -> None:
+    """``Registry(..., memo_entries=n)``, as the server makes its registry from the
+    setting: the security version's memo holds ``n`` entries."""
+    made = make_registry("base")
+    registry = Registry(made.url, memo_entries=2 * MIN_MEMO_ENTRIES)
+    try:
+        with registry.transaction() as env:
+            memo = registry.security.state(env).memo  # type: ignore[attr-defined]
+            assert isinstance(memo, BoundedMemo) and memo.limit == 2 * MIN_MEMO_ENTRIES
+    finally:
+        registry.dispose()

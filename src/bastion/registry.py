@@ -31,10 +31,20 @@ DEFAULT_URL = "sqlite:///var/bastion.db"
 
 
 class Registry(ModelRegistry):
-    def __init__(self, url: str = DEFAULT_URL, addons_path: Sequence[str | Path] = ()) -> None:
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        addons_path: Sequence[str | Path] = (),
+        *,
+        memo_entries: int | None = None,
+    ) -> None:
+        """``memo_entries``: what each security version keeps per worker
+        (``SecurityPolicy.set_memo_entries``; None: the default)."""
         super().__init__(url)
         self.addons_path = [Path(p) for p in addons_path] + [BUILTIN_ADDONS]
-        self.security = SecurityPolicy(self)
+        policy = SecurityPolicy(self)
+        policy.set_memo_entries(memo_entries)
+        self.security = policy
         self.loaded: list[str] = []
         self._manifests: dict[str, Manifest] = {}
         self._load_installed()

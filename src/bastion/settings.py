@@ -24,6 +24,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bastion.security.policy import MIN_MEMO_ENTRIES
+
 MIN_SECRET_LENGTH = 32
 
 
@@ -52,6 +54,10 @@ class Settings(BaseSettings):
     db_name: str = "bastion"
     # Requests per API key (REST), in the notation of the limits library.
     api_rate_limit: str = "600 per 1 minute"
+    # Entries each worker keeps per security version of its users' groups, access
+    # answers and rules (about fifteen per portal user): raise it for more than a few
+    # thousand active users per worker. None: the kernel's default, 65,536.
+    memo_entries: int | None = Field(default=None, ge=MIN_MEMO_ENTRIES)
 
     @field_validator("secret_key")
     @classmethod

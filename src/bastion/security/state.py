@@ -33,8 +33,9 @@ PERMS = ("read", "write", "create", "unlink")
 STATE_MEMO_ENTRIES = 65_536
 
 
-def new_state_memo() -> BoundedMemo[object, object]:
-    return BoundedMemo(STATE_MEMO_ENTRIES)
+def new_state_memo(entries: int | None = None) -> BoundedMemo[object, object]:
+    """A security version's memo of ``entries`` (None: STATE_MEMO_ENTRIES)."""
+    return BoundedMemo(STATE_MEMO_ENTRIES if entries is None else entries)
 
 
 @dataclass(frozen=True)
@@ -197,11 +198,12 @@ class SecurityState:
     memo: Memo = field(default_factory=new_state_memo)
 
     @classmethod
-    def load(cls, env: Environment) -> SecurityState:
+    def load(cls, env: Environment, memo_entries: int | None = None) -> SecurityState:
         """Groups, access rights and rules; users' groups are read as they are asked
         for (:meth:`direct_groups_of`): a database has many users, few of them active
         in one version (with 10,000 users, reading all their groups made a load take
-        140 ms instead of 5, docs/performance.md)."""
+        140 ms instead of 5, docs/performance.md). The memo keeps ``memo_entries``
+        (None: STATE_MEMO_ENTRIES)."""
         su = env(su=True)
         registry = env.registry
         groups = GroupGraph.load(su)
@@ -240,7 +242,8 @@ class SecurityState:
                 )
             )
         every = [rule for model_rules in rules.values() for rule in model_rules]
-        return cls(groups, access, rules, kept_sources(registry, every))
+        sources = kept_sources(registry, every)
+        return cls(groups, access, rules, sources, new_state_memo(memo_entries))
 
     def direct_groups_of(self, env: Environment, uid: int) -> tuple[int, ...]:
         """The groups given to ``uid`` directly, read in ``env``'s transaction the

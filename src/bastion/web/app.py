@@ -46,7 +46,9 @@ STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings, registry: Registry | None = None) -> ASGIApp:
-    registry = registry or Registry(settings.db_url, addons_path=settings.addons_path)
+    registry = registry or Registry(
+        settings.db_url, addons_path=settings.addons_path, memo_entries=settings.memo_entries
+    )
     with registry.transaction() as env:
         public = env.ref("base.public_user")
         assert public is not None
