@@ -336,24 +336,32 @@ def test_long_lists_run_one_statement_whatever_their_length(reg: Registry) -> No
         assert len(mine.search([("price", "in", many)])) == 40
 
 
-def test_lists_past_sqlites_variable_limit_run_as_one_parameter(reg: Registry) -> None:
-    """A search by 40,000 ids, and a browse of as many, find exactly their records: on
-    PostgreSQL as one array, on SQLite as one JSON array read by ``json_each``, where an
-    expanding IN needed a variable per id (32,766 at most in SQLite's default build).
+def test_lists_past_the_backends_variable_limits_run_as_one_parameter(reg: Registry) -> None:
+    """Searches by 70,000 ids, with a shape or without one (a path, a to-many term),
+    and a browse of as many, find exactly their records: on PostgreSQL as one array, on
+    SQLite as one JSON array read by ``json_each``, where an expanding IN needed a
+    variable per id (65,535 at most on PostgreSQL, 32,766 in SQLite's default build).
     A list of strings with a NUL among them keeps one parameter per value on SQLite,
     whose ``json_each`` would end the string there: "i\\x00x" would find "i"."""
     with reg.transaction() as env:
+        category = env["test.category"].create({"name": "c1"})
         items = env["test.item"].create([{"name": f"i{n}", "quantity": n} for n in range(30)])
+        items[:4].write({"category_id": category.id})
         admin = env.ref("base.user_admin")
         assert admin is not None
         mine = items.with_user(admin)
-        far = items.ids + list(range(max(items.ids) + 1, max(items.ids) + 40_000))
+        far = items.ids + list(range(max(items.ids) + 1, max(items.ids) + 70_000))
         mine.search_count([])  # the user's groups and rules read
         with count_queries(reg) as statements:
             assert mine.search([("id", "in", far)]) == mine
-            assert mine.search_count([("quantity", "not in", list(range(5, 40_000)))]) == 5
+            assert mine.search_count([("quantity", "not in", list(range(5, 70_000)))]) == 5
             assert mine.browse(far).exists() == mine  # in chunks of ids
+            by_path = mine.search([("id", "in", far), ("category_id.name", "=", "c1")])
+            assert by_path == items[:4]
+            untagged = [("id", "not in", far[4:]), ("tag_ids", "=", False)]
+            assert mine.search(untagged) == items[:4]
         assert statements
+        assert all(len(statement) < 10_000 for statement in statements)  # no IN (?, ?, ...
         # Strings the JSON array escapes, or holds as they are, find exactly themselves.
         odd = ['q"uote', "back\\slash", "é", "日本", "😀", "", " ", "tab\there", "x" * 300]
         env["test.item"].create([{"name": name} for name in odd])

@@ -144,9 +144,7 @@ def _walk(node: Node, model: ModelInfo, values: list[object]) -> Node | None:
             # False or None among them change the SQL; they stay in the shape.
             return Term(node.field, node.operator, tuple(_taken(v, values) for v in members))
         if len(members) > EXACT_LENGTHS and node.operator in _LIST_OPERATORS:
-            kind = _LISTED_TYPES.get(field.type)
-            # The parser has checked integers against the column's range.
-            if kind is not None and types == {kind} and not _has_nul(members):
+            if _listable(field.type, types, members):
                 values.append(list(members))
                 return Term(node.field, node.operator, Values(len(values) - 1))
             length = 1 << (len(members) - 1).bit_length()
@@ -157,6 +155,20 @@ def _walk(node: Node, model: ModelInfo, values: list[object]) -> Node | None:
         values.extend(members)
         return Term(node.field, node.operator, _VALUES[start : start + len(members)])
     return Term(node.field, node.operator, _taken(node.value, values))
+
+
+def listable(field_type: str, members: tuple[object, ...]) -> bool:
+    """Whether ``members``, an ``in`` list of a field of ``field_type``, may go as one
+    array parameter: ids, integers or strings, all of the field's own type (on SQLite
+    ``text IN (SELECT value FROM json_each('[5]'))`` does not turn 5 into text, where
+    ``text IN (5)`` does), no string holding a NUL."""
+    return _listable(field_type, set(map(type, members)), members)
+
+
+def _listable(field_type: str, types: set[type], members: tuple[object, ...]) -> bool:
+    kind = _LISTED_TYPES.get(field_type)
+    # The parser has checked integers against the column's range.
+    return kind is not None and types == {kind} and not _has_nul(members)
 
 
 def _has_nul(members: tuple[object, ...]) -> bool:
@@ -177,4 +189,12 @@ def _taken(value: object, values: list[object]) -> object:
     return Value(len(values) - 1)
 
 
-__all__ = ["EXACT_LENGTHS", "MAX_VALUES", "Value", "Values", "domain_shape", "like_pattern"]
+__all__ = [
+    "EXACT_LENGTHS",
+    "MAX_VALUES",
+    "Value",
+    "Values",
+    "domain_shape",
+    "like_pattern",
+    "listable",
+]

@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .nodes import FALSE, TRUE, And, Any, Constant, Node, Not, Or, Reference, Term
 from .schema import X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
-from .shapes import Value, Values, like_pattern
+from .shapes import EXACT_LENGTHS, Value, Values, like_pattern, listable
 from .slots import Slot
 from .sql_members import JSON_EACH, json_members, member_of
 
@@ -193,6 +193,25 @@ class SqlCompiler:
             # The members are ids, integers or strings (``shapes._LISTED_TYPES``).
             return col.in_(json_members(sa.bindparam(name, type_=sa.JSON())))
         return col.in_(sa.bindparam(name, expanding=True))
+
+    def _listed_here(
+        self, col: ColumnElement[object], field: FieldInfo, members: tuple[object, ...]
+    ) -> SqlBool | None:
+        """A long list of a domain compiled for one call (one without a shape: a path,
+        ``any``, more values than a shape takes) as one parameter, as :meth:`_listed`
+        binds a shape's: else SQLAlchemy binds a variable per value, and past the
+        backend's limit (65,535 on PostgreSQL, 32,766 in SQLite's default build) the
+        search fails. None: the list stays as it is (short, of mixed types, a rule's,
+        or on a backend without such a parameter)."""
+        if self.slot_prefix or len(members) <= EXACT_LENGTHS:
+            return None
+        if not listable(field.type, members):
+            return None
+        if self.schema.dialect == "postgresql":
+            return col == sa.any_(sa.bindparam(None, list(members), type_=ARRAY(col.type)))
+        if self.schema.dialect == "sqlite" and JSON_EACH:
+            return col.in_(json_members(sa.bindparam(None, list(members), type_=sa.JSON())))
+        return None
 
     def _written(self, value: object) -> sa.BindParameter[object] | None:
         """A constant of a rule (``state = 'posted'``) written into the statement on
@@ -462,7 +481,11 @@ class SqlCompiler:
             values = [v for v in node.value if v is True]
         clauses: list[SqlBool] = []
         if values:
-            clauses.append(self._guarded(col, col.in_(self._members(col, tuple(values)))))
+            members = tuple(values)
+            listed = self._listed_here(col, field, members)
+            if listed is None:
+                listed = col.in_(self._members(col, members))
+            clauses.append(self._guarded(col, listed))
         if has_false:
             clauses.append(
                 sa.or_(col.is_(None), col == sa.false())

@@ -25,6 +25,7 @@ which the hierarchy walk always is.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
@@ -36,11 +37,23 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-# Whether SQLite has ``json_each`` whatever its build: built in since 3.38. Without
-# it, a list is an expanding IN, which SQLAlchemy writes out at every execution with
-# one variable per value (a 40,000-id search spent 80% of its time there, and a list
-# past the build's variable limit, 32,766 by default, fails).
-JSON_EACH = sqlite3.sqlite_version_info >= (3, 38)
+
+def _has_json_each() -> bool:
+    """Whether the SQLite library of the ``sqlite3`` module (the driver Bastion's
+    SQLite engines use) has ``json_each``: built in since 3.38, unless the build left
+    it out, and often built in before. Asked of the library itself, once."""
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as probe:
+            probe.execute("SELECT value FROM json_each('[1]')").fetchall()
+    except sqlite3.Error:
+        return False
+    return True
+
+
+# Without ``json_each``, a list is an expanding IN, which SQLAlchemy writes out at every
+# execution with one variable per value (a 40,000-id search spent 80% of its time
+# there, and a list past the build's variable limit, 32,766 by default, fails).
+JSON_EACH = _has_json_each()
 # Up to this many ids, a statement built for one call (``one_of``) keeps the plain IN on
 # SQLite: building the ``json_each`` sub-query costs more than writing out a few
 # variables (2 ids: 0.18-0.20 ms against 0.11-0.17 for ``exists()``; 9 ids: 0.18-0.19
