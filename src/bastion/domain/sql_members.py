@@ -7,8 +7,9 @@
 id, one array parameter, so the statement text is the same whatever the number of ids:
 SQLAlchemy does not render an expanding ``IN`` again at each execution, psycopg keeps
 the text parsed and, from the fifth run, prepared, as a query written by hand with
-``= ANY(%s)`` is (an 80-row list page 13% faster). On SQLite (3.38 and later), one
-JSON array read by ``json_each``, for the same reason. Elsewhere the plain ``IN``.
+``= ANY(%s)`` is (an 80-row list page 13% faster). On SQLite with ``json_each`` (built
+in since 3.38), past a few ids, one JSON array it reads, for the same reason. Elsewhere
+the plain ``IN``.
 
 ``member_of``: ids computed by the database (a hierarchy), rendered on PostgreSQL so
 that the planner sees a short list rather than a guess.
