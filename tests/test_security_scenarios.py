@@ -25,6 +25,7 @@ from bastion import (
     Model,
     Registry,
 )
+from bastion.orm.defaults import current_company
 from conftest import module_database
 
 ADDONS = ("test_catalog", "scenario_security")
@@ -380,6 +381,17 @@ def test_domain_variable_company_id(env: Environment) -> None:
     assert [r.name for r in as_user["test.item"].search([])] == ["My Company"]
     switched = as_user.with_companies([second, main])
     assert [r.name for r in switched["test.item"].search([])] == ["Second"]
+
+
+def test_the_current_company_default_is_the_first_selected_company(env: Environment) -> None:
+    """``current_company``, the default of documents' ``company_id``, is the first of
+    the companies chosen (``with_companies``), else the user's own company."""
+    user, main, second, _third = _two_company_user(env)
+    as_user = env.with_user(user)
+    assert current_company(as_user["test.item"]) == main.id == as_user.company.id
+    switched = as_user.with_companies([second, main])
+    assert current_company(switched["test.item"]) == second.id == switched.company.id
+    assert current_company(as_user.with_companies([main])["test.item"]) == main.id
 
 
 def test_domain_variable_company_ids(env: Environment) -> None:

@@ -27,7 +27,10 @@ def now(_records: Model) -> dt.datetime:
 
 
 def current_company(records: Model) -> object:
-    return records.env.company.id or False
+    """``env.company``'s id (False: none), from the ids themselves: the recordsets
+    ``env.company`` builds took 10 µs of every created record (issue 3's creates)."""
+    ids = records.env.company_ids
+    return ids[0] if ids else False
 
 
 def current_user(records: Model) -> int:
