@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import pytest
 
 from bastion import AccessError, Command, Environment, Model, Registry
-from bastion.memo import BoundedMemo
+from bastion.memo import MIN_MEMO_ENTRIES, BoundedMemo
 from bastion.orm import crud, kept, shaped
 from bastion.security import policy as policy_module
 from bastion.security import state as state_module
-from bastion.security.policy import MIN_MEMO_ENTRIES, SecurityPolicy
+from bastion.security.policy import SecurityPolicy
 from conftest import module_database
 
 APPS = ("contacts", "sale", "account", "project", "helpdesk")

@@ -13,8 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bastion import Registry
-from bastion.memo import BoundedMemo
-from bastion.security.policy import MIN_MEMO_ENTRIES
+from bastion.memo import MIN_MEMO_ENTRIES, BoundedMemo
 from bastion.settings import Settings
 
 KEYS = st.integers(min_value=0, max_value=40)

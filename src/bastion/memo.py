@@ -42,6 +42,11 @@ V = TypeVar("V")
 D = TypeVar("D")
 
 _MISSING = object()
+# The smallest security memo a deployment may ask for (the ``memo_entries`` setting,
+# ``SecurityPolicy.set_memo_entries``): below it a worker would work out most users'
+# rules again at nearly every request. Here, so that the settings need not import the
+# security layer.
+MIN_MEMO_ENTRIES = 1_024
 
 
 class BoundedMemo(MutableMapping[K, V]):

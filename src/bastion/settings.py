@@ -24,7 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bastion.security.policy import MIN_MEMO_ENTRIES
+from bastion.memo import MIN_MEMO_ENTRIES
 
 MIN_SECRET_LENGTH = 32
 

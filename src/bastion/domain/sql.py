@@ -20,14 +20,13 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from .nodes import FALSE, TRUE, And, Any, Constant, Node, Not, Or, Reference, Term
 from .schema import X2MANY_TYPES, FieldInfo, ModelInfo, SchemaInfo
 from .shapes import EXACT_LENGTHS, Value, Values, like_pattern, listable
 from .slots import Slot
-from .sql_members import JSON_EACH, json_members, member_of
+from .sql_members import member_of, one_parameter
 
 SqlBool = ColumnElement[bool]
 SqlType = sa.types.TypeEngine[typing.Any]
@@ -187,12 +186,11 @@ class SqlCompiler:
         array read by ``json_each`` on SQLite, an expanding ``IN`` elsewhere (its text
         rendered at each execution)."""
         name = f"{self.value_prefix}{place.index}"
-        if self.schema.dialect == "postgresql":
-            return col == sa.any_(sa.bindparam(name, type_=ARRAY(col.type)))
-        if self.schema.dialect == "sqlite" and JSON_EACH:
-            # The members are ids, integers or strings (``shapes._LISTED_TYPES``).
-            return col.in_(json_members(sa.bindparam(name, type_=sa.JSON())))
-        return col.in_(sa.bindparam(name, expanding=True))
+        # The members are ids, integers or strings (``shapes.listable``).
+        listed = one_parameter(
+            col, self.schema.dialect, lambda type_: sa.bindparam(name, type_=type_)
+        )
+        return col.in_(sa.bindparam(name, expanding=True)) if listed is None else listed
 
     def _listed_here(
         self, col: ColumnElement[object], field: FieldInfo, members: tuple[object, ...]
@@ -207,11 +205,10 @@ class SqlCompiler:
             return None
         if not listable(field.type, members):
             return None
-        if self.schema.dialect == "postgresql":
-            return col == sa.any_(sa.bindparam(None, list(members), type_=ARRAY(col.type)))
-        if self.schema.dialect == "sqlite" and JSON_EACH:
-            return col.in_(json_members(sa.bindparam(None, list(members), type_=sa.JSON())))
-        return None
+        values = list(members)
+        return one_parameter(
+            col, self.schema.dialect, lambda type_: sa.bindparam(None, values, type_)
+        )
 
     def _written(self, value: object) -> sa.BindParameter[object] | None:
         """A constant of a rule (``state = 'posted'``) written into the statement on

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +37,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
+
+SqlType = sa.types.TypeEngine[Any]
 
 
 def _has_json_each() -> bool:
@@ -66,11 +68,10 @@ def one_of(column: ColumnElement[Any], ids: Iterable[int], dialect: str) -> Colu
     """``column`` is one of ``ids`` (integers held by the caller)."""
     ids = list(ids)
     # One id: ``IN (x)`` is one text too, and measured 5-10% faster than an array.
-    if len(ids) > 1:
-        if dialect == "postgresql":
-            return column == sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.Integer)))
-        if dialect == "sqlite" and JSON_EACH and len(ids) > SHORT_LIST:
-            return column.in_(json_members(sa.bindparam(None, ids, type_=sa.JSON())))
+    if len(ids) > 1 and (dialect == "postgresql" or len(ids) > SHORT_LIST):
+        listed = one_parameter(column, dialect, lambda type_: sa.bindparam(None, ids, type_))
+        if listed is not None:
+            return listed
     return column.in_(ids)
 
 
@@ -81,16 +82,26 @@ def one_of_parameter(
     parameter ``name`` (an int when ``single``, else a list), in the same forms."""
     if single:
         return column == sa.bindparam(name, type_=sa.Integer)
+    listed = one_parameter(column, dialect, lambda type_: sa.bindparam(name, type_=type_))
+    return column.in_(sa.bindparam(name, expanding=True)) if listed is None else listed
+
+
+def one_parameter(
+    column: ColumnElement[Any], dialect: str, bind: Callable[[SqlType], sa.BindParameter[Any]]
+) -> ColumnElement[bool] | None:
+    """``column`` is one of a list bound as one parameter, made by ``bind`` with the
+    parameter's type: an array of the column's type on PostgreSQL, a JSON array read by
+    ``json_each`` on SQLite; None where the backend has no such parameter."""
     if dialect == "postgresql":
-        return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.Integer)))
+        return column == sa.any_(bind(ARRAY(column.type)))
     if dialect == "sqlite" and JSON_EACH:
-        return column.in_(json_members(sa.bindparam(name, type_=sa.JSON())))
-    return column.in_(sa.bindparam(name, expanding=True))
+        return column.in_(json_members(bind(sa.JSON())))
+    return None
 
 
 def listed_as_one(dialect: str) -> bool:
-    """Whether ``one_of_parameter`` takes a list of ids as one parameter on ``dialect``
-    (else one variable per id)."""
+    """Whether :func:`one_parameter` applies on ``dialect`` (else one variable per
+    value)."""
     return dialect == "postgresql" or (dialect == "sqlite" and JSON_EACH)
 
 

@@ -38,7 +38,7 @@ from bastion.domain.schema import ModelInfo
 from bastion.domain.slots import parametrised
 from bastion.domain.sql import Restriction, RuleSql, SqlBool
 from bastion.errors import AccessError, BastionError
-from bastion.memo import BoundedMemo, Memo
+from bastion.memo import MIN_MEMO_ENTRIES, BoundedMemo, Memo
 from bastion.orm.first_read import first_read
 
 from .state import RuleDef, SecurityState, new_state_memo
@@ -74,9 +74,6 @@ MAX_TEMPLATES = 4096
 # Entries of a values version's memo at most: a user's rules evaluated and combined,
 # per model and operation (as STATE_MEMO_ENTRIES).
 RULE_MEMO_ENTRIES = 65_536
-# The smallest memo a deployment may ask for (``set_memo_entries``): below it a worker
-# would work out most users' rules again at nearly every request.
-MIN_MEMO_ENTRIES = 1_024
 
 
 class SecurityPolicy:
